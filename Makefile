@@ -1,0 +1,56 @@
+# The front door. `make run` and `make test` each set everything up from a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUF_VERSION := 1.75.0
+BUF := .tools/node_modules/.bin/buf
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install tools generate check-generated lint typecheck format breaking bench demo clean
+
+run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
+	$(VENV)/bin/registry serve
+
+test: install tools check-generated lint typecheck  ## Everything CI checks, then the whole suite
+	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(PY) -m pytest
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+tools: $(BUF)
+
+$(BUF):
+	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
+
+generate: install  ## Regenerate generated/ from protos/
+	$(PY) scripts/generate.py
+
+check-generated: install tools  ## Fail when generated/ is stale or the protos break lint
+	$(BUF) lint
+	$(PY) scripts/generate.py --check
+
+breaking: tools  ## Compare protos with a git ref (default: the previous commit)
+	scripts/check_breaking.sh $(BUF) $(or $(AGAINST),HEAD~1)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+bench: install  ## Benchmarks (not part of the suite)
+	$(PY) bench/lookup.py
+	$(PY) bench/heartbeats.py
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

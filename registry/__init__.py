@@ -1,0 +1,1 @@
+"""The registry server: thin gRPC servicers over a domain core over a store interface."""

@@ -1,0 +1,1 @@
+"""Thin gRPC servicers: proto <-> domain conversion and nothing else."""

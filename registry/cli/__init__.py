@@ -1,0 +1,1 @@
+"""The `registry` command: `serve` plus client commands for people at a terminal."""

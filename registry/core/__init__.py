@@ -1,0 +1,1 @@
+"""The domain: catalog, watch, liveness. No gRPC and no SQL in here."""
