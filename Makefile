@@ -48,9 +48,13 @@ format: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-bench: install  ## Benchmarks (not part of the suite)
-	$(PY) bench/lookup.py
-	$(PY) bench/heartbeats.py
+bench: install  ## Benchmarks (not part of the suite; several minutes)
+	$(PY) -m bench.lookup
+	$(PY) -m bench.heartbeats
+	$(PY) -m bench.relay
+
+demo: install  ## A registry and the two example services, printing the flow with trace ids
+	$(PY) -m examples.demo
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -10,15 +10,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 
 import grpc
-from grpc_health.v1 import health, health_pb2
+from grpc_health.v1 import health_pb2
+from grpc_health.v1._async import HealthServicer
 
+from registry.api.heartbeat_servicer import HeartbeatServicer
+from registry.api.inbox_client import InboxClient
 from registry.api.registry_servicer import RegistryServicer
+from registry.api.relay_servicer import TRACED_METHODS, RelayServicer
+from registry.auth.interceptor import build_interceptor
 from registry.config import Config
 from registry.core.catalog import Catalog
+from registry.core.delivery import DeliverySigner
+from registry.core.events import EventBus
+from registry.core.lifecycle import LifecycleAnnouncer
+from registry.core.liveness import Liveness, LivenessSettings
+from registry.core.relay import Relay
 from registry.server import ServiceBinding, build_server
 from registry.store.sqlite import SqliteStore
+from registry.store.sqlite_events import SqliteEventLog
+from registry.telemetry import Telemetry, TracingInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +50,42 @@ class Registry:
             max_instances=config.max_instances,
             persist_interval=config.persist_interval,
         )
-        self.health = health.aio.HealthServicer()
+        self.liveness = Liveness(
+            self.catalog,
+            LivenessSettings(
+                reap_seconds=config.reap_seconds,
+                startup_grace_seconds=config.startup_grace_seconds,
+                self_preservation_threshold=config.self_preservation_threshold,
+                self_preservation_window_seconds=config.self_preservation_window_seconds,
+                max_streams=config.max_heartbeat_streams,
+                stream_break_debounce=config.stream_break_debounce_ms / 1000,
+            ),
+        )
+        self.health = HealthServicer()
+        self.auth = build_interceptor(config)  # None when auth is off
+        self.telemetry = Telemetry(config.otlp_endpoint)
+        self.events = EventBus(
+            SqliteEventLog(config.db_path),
+            retention_count=config.event_retention_count,
+            retention_seconds=config.event_retention_seconds,
+            subscriber_buffer=config.event_subscriber_buffer,
+            max_subscribers=config.max_subscribers,
+        )
+        self.signer = DeliverySigner.from_data_dir(config.data_dir)
+        self.inbox = InboxClient(
+            self.telemetry.tracer,
+            max_channels=config.relay_max_channels,
+            max_message_bytes=config.max_message_bytes,
+        )
+        self.relay = Relay(
+            self.catalog,
+            self.inbox,
+            self.signer,
+            default_timeout=config.relay_timeout,
+            load_of=self.liveness.load,
+        )
+        self.catalog.add_listener(self.relay.on_change)
+        self.catalog.add_listener(LifecycleAnnouncer(self.events, time.time).on_change)
         self._server: grpc.aio.Server | None = None
         self._stopped = False
         self.port = 0
@@ -48,19 +96,36 @@ class Registry:
         return f"{host}:{self.port}"
 
     def _services(self) -> list[ServiceBinding]:
-        return [RegistryServicer(self.catalog).binding()]
+        relay = RelayServicer(
+            self.relay, self.events, self.signer, max_payload_bytes=self.config.relay_max_payload_bytes
+        )
+        return [
+            RegistryServicer(self.catalog).binding(),
+            HeartbeatServicer(self.liveness).binding(),
+            relay.binding(),
+        ]
 
     async def start(self) -> None:
         await self.catalog.start()
+        await self.events.start()  # after the catalog: its store migrates the shared file
+        self.liveness.start()
         services = self._services()
-        self._server = build_server(self.config, services, self.health)
+        tracing = TracingInterceptor(
+            self.telemetry.tracer, TRACED_METHODS, recording=self.telemetry.recording
+        )
+        interceptors = [tracing, self.auth] if self.auth is not None else [tracing]
+        self._server = build_server(self.config, services, self.health, interceptors)
         self.port = self._server.add_insecure_port(self.config.address)
         await self._server.start()
         for name in ["", *(s.full_name for s in services)]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info(
             "registry serving",
-            extra={"address": self.address, "db": str(self.config.db_path), "revision": self.catalog.revision},
+            extra={
+                "address": self.address,
+                "db": str(self.config.db_path),
+                "revision": self.catalog.revision,
+            },
         )
 
     async def stop(self, grace: float | None = None) -> None:
@@ -68,13 +133,18 @@ class Registry:
         if self._stopped:
             return
         self._stopped = True
+        await self.liveness.stop()  # first: streams cancelled below must not mark the fleet critical
         grace = self.config.grace_seconds if grace is None else grace
         await self.health.enter_graceful_shutdown()
         if self._server is not None:
             stopping = asyncio.create_task(self._server.stop(grace))
             self.catalog.end_watches()
+            self.events.end_subscriptions()
             await stopping
+        await self.inbox.close()
+        await self.events.close()
         await self.catalog.close()
+        await asyncio.to_thread(self.telemetry.shutdown)  # flushes spans; blocking, bounded by its timeout
         log.info("registry stopped")
 
 

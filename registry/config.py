@@ -40,9 +40,7 @@ class Config:
         default=0, metadata={"help": "HTTP/2 streams per connection; 0 leaves grpc's default"}
     )
     # Watch
-    watch_history: int = dataclasses.field(
-        default=10_000, metadata={"help": "changes kept for watch resume"}
-    )
+    watch_history: int = dataclasses.field(default=10_000, metadata={"help": "changes kept for watch resume"})
     watch_buffer: int = dataclasses.field(
         default=1_024, metadata={"help": "changes queued per watcher before it is cut"}
     )
@@ -51,6 +49,82 @@ class Config:
     persist_interval: float = dataclasses.field(
         default=0.05, metadata={"help": "seconds between batched writes of status changes"}
     )
+    # Liveness (docs/operations.md, "Liveness")
+    reap_seconds: float = dataclasses.field(
+        default=300.0, metadata={"help": "seconds a dead instance stays registered before it is removed"}
+    )
+    startup_grace_seconds: float = dataclasses.field(
+        default=30.0, metadata={"help": "after start, seconds during which silence kills nobody"}
+    )
+    self_preservation_threshold: float = dataclasses.field(
+        default=0.5,
+        metadata={"help": "share of instances that may fail per window before failures are held; 1 disables"},
+    )
+    self_preservation_window_seconds: float = dataclasses.field(
+        default=15.0, metadata={"help": "sliding window of the self-preservation rule"}
+    )
+    max_heartbeat_streams: int = dataclasses.field(
+        default=20_000, metadata={"help": "open Heartbeat streams"}
+    )
+    stream_break_debounce_ms: int = dataclasses.field(
+        default=50,
+        metadata={"help": "milliseconds after which a broken heartbeat stream makes its instance critical"},
+    )
+    # Auth (docs/security.md)
+    auth_mode: str = dataclasses.field(
+        default="jwt", metadata={"help": "jwt (every call carries a bearer token) or off"}
+    )
+    jwt_secret: str = dataclasses.field(
+        default="",
+        repr=False,
+        metadata={"help": "HS256 shared secret, at least 32 bytes; prefer the environment to the flag"},
+    )
+    jwt_secret_file: str = dataclasses.field(
+        default="", metadata={"help": "file holding the HS256 secret; default DATA_DIR/jwt-secret"}
+    )
+    jwks_file: str = dataclasses.field(
+        default="", metadata={"help": "JWKS file of EdDSA/ES256/RS256 public keys, reloaded on change"}
+    )
+    jwks_reload_seconds: float = dataclasses.field(
+        default=1.0, metadata={"help": "at most this often the JWKS file is checked for changes"}
+    )
+    jwt_audience: str = dataclasses.field(default="registry", metadata={"help": "required `aud` claim"})
+    jwt_issuers: str = dataclasses.field(
+        default="", metadata={"help": "comma-separated accepted `iss` values; empty accepts any"}
+    )
+    jwt_leeway_seconds: float = dataclasses.field(
+        default=30.0, metadata={"help": "clock skew tolerated on exp/nbf/iat, 0-300"}
+    )
+    auth_public_methods: str = dataclasses.field(
+        default="health,reflection",
+        metadata={"help": "comma-separated groups callable without a token: health, reflection"},
+    )
+    insecure: bool = dataclasses.field(
+        default=False, metadata={"help": "allow auth_mode=off on a non-loopback address"}
+    )
+    # Relay and events (docs/relay.md)
+    otlp_endpoint: str = dataclasses.field(
+        default="", metadata={"help": "OTLP gRPC endpoint for traces (host:4317); else OTEL_EXPORTER_OTLP_*"}
+    )
+    relay_timeout: float = dataclasses.field(
+        default=30.0, metadata={"help": "seconds a relayed Send may take when the caller sets no deadline"}
+    )
+    relay_max_channels: int = dataclasses.field(
+        default=1_024, metadata={"help": "open channels to instances' Inbox endpoints (LRU)"}
+    )
+    relay_max_payload_bytes: int = dataclasses.field(
+        default=256 * 1024, metadata={"help": "largest envelope payload of Send and Publish"}
+    )
+    event_retention_count: int = dataclasses.field(
+        default=100_000, metadata={"help": "events kept in the log; older ones are deleted"}
+    )
+    event_retention_seconds: float = dataclasses.field(
+        default=7 * 86_400.0, metadata={"help": "age after which events are deleted"}
+    )
+    event_subscriber_buffer: int = dataclasses.field(
+        default=1_024, metadata={"help": "events queued per subscriber before it is cut"}
+    )
+    max_subscribers: int = dataclasses.field(default=10_000, metadata={"help": "open Subscribe streams"})
 
     @property
     def data_dir(self) -> Path:
@@ -137,10 +211,54 @@ def validate(config: Config) -> None:
     _require(config.max_watchers >= 1, "max_watchers must be >= 1")
     _require(config.max_instances >= 1, "max_instances must be >= 1")
     _require(0 < config.persist_interval <= 10, "persist_interval must be in (0, 10]")
+    _require(0 <= config.reap_seconds <= 86_400 * 30, "reap_seconds must be 0-2592000")
+    _require(0 <= config.startup_grace_seconds <= 3600, "startup_grace_seconds must be 0-3600")
+    _require(0 < config.self_preservation_threshold <= 1, "self_preservation_threshold must be in (0, 1]")
+    _require(
+        0 < config.self_preservation_window_seconds <= 3600,
+        "self_preservation_window_seconds must be in (0, 3600]",
+    )
+    _require(config.max_heartbeat_streams >= 1, "max_heartbeat_streams must be >= 1")
+    _require(0 <= config.stream_break_debounce_ms <= 10_000, "stream_break_debounce_ms must be 0-10000")
+    _require(config.auth_mode in {"jwt", "off"}, "auth_mode must be jwt or off")
+    _require(
+        config.auth_mode != "off" or config.binds_loopback or config.insecure,
+        f"refusing to serve {config.host} with auth_mode=off: anyone on the network could register as "
+        "any service; bind a loopback address, enable auth, or pass --insecure",
+    )
+    _require(
+        not config.jwt_secret or len(config.jwt_secret.encode()) >= 32,
+        "jwt_secret must be at least 32 bytes",
+    )
+    _require(0 < config.jwks_reload_seconds <= 3600, "jwks_reload_seconds must be in (0, 3600]")
+    _require(bool(config.jwt_audience), "jwt_audience must not be empty")
+    _require(0 <= config.jwt_leeway_seconds <= 300, "jwt_leeway_seconds must be 0-300")
+    _require(
+        set(split_list(config.auth_public_methods)) <= {"health", "reflection"},
+        "auth_public_methods takes health and/or reflection",
+    )
+    _require(0 < config.relay_timeout <= 3600, "relay_timeout must be in (0, 3600]")
+    _require(config.relay_max_channels >= 1, "relay_max_channels must be >= 1")
+    _require(
+        0 < config.relay_max_payload_bytes <= config.max_message_bytes - 64 * 1024,
+        "relay_max_payload_bytes must be positive and leave 64 KiB of max_message_bytes for the envelope",
+    )
+    _require(config.event_retention_count >= 1, "event_retention_count must be >= 1")
+    _require(config.event_retention_seconds > 0, "event_retention_seconds must be > 0")
+    _require(config.event_subscriber_buffer >= 1, "event_subscriber_buffer must be >= 1")
+    _require(config.max_subscribers >= 1, "max_subscribers must be >= 1")
+
+
+def split_list(value: str) -> list[str]:
+    """A comma-separated setting as a list, blanks dropped."""
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def config_for_tests(overrides: Mapping[str, Any] | None = None) -> Config:
-    """A Config on an ephemeral loopback port; used by the test suite and benchmarks."""
-    config = dataclasses.replace(Config(port=0), **dict(overrides or {}))
+    """A Config on an ephemeral loopback port; used by the test suite and benchmarks.
+
+    Auth is off unless a test turns it on: most tests exercise other behaviour, and the auth tests
+    pass auth_mode="jwt" and their keys explicitly."""
+    config = dataclasses.replace(Config(port=0, auth_mode="off"), **dict(overrides or {}))
     validate(config)
     return config

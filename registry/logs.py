@@ -13,6 +13,8 @@ import sys
 import time
 from typing import Any
 
+from opentelemetry import trace
+
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
@@ -50,9 +52,22 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+class TraceIdFilter(logging.Filter):
+    """Adds `trace_id` (and `span_id`) to records logged inside a span, so a relayed message's log
+    lines can be found from its envelope's trace id, in any of the processes it crossed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            record.trace_id = format(span_context.trace_id, "032x")
+            record.span_id = format(span_context.span_id, "016x")
+        return True
+
+
 def configure(level: str = "INFO", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(TraceIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from registry.config import Config
@@ -51,8 +52,8 @@ def channel_options(config: Config) -> list[tuple[str, Any]]:
 def build_server(
     config: Config,
     services: Sequence[ServiceBinding],
-    health_servicer: health.aio.HealthServicer,
-    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    health_servicer: HealthServicer,
+    interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
 ) -> grpc.aio.Server:
     """A server with our services, the standard health service and reflection for all of them."""
     server = grpc.aio.server(interceptors=list(interceptors), options=channel_options(config))

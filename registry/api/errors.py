@@ -40,10 +40,12 @@ _CODES: dict[type[errors.RegistryError], int] = {
 
 
 def _code_of(error: errors.RegistryError) -> int:
+    if isinstance(error, errors.TargetError):
+        return error.code
     for cls in type(error).__mro__:
         if cls in _CODES:
             return _CODES[cls]
-    return code_pb2.INTERNAL
+    return int(code_pb2.INTERNAL)
 
 
 def _pack(message: Any) -> any_pb2.Any:
@@ -69,7 +71,8 @@ def to_status(error: errors.RegistryError) -> grpc.Status:
 async def abort(context: grpc.aio.ServicerContext[Any, Any], error: BaseException) -> None:
     """End the call with the status for `error` (raises grpc's AbortError)."""
     if isinstance(error, errors.RegistryError):
-        await context.abort_with_status(to_status(error))
+        # grpc-stubs lacks abort_with_status on the aio context; grpc.aio has it.
+        await context.abort_with_status(to_status(error))  # type: ignore[attr-defined]
     log.exception("internal error in %s", type(error).__name__, exc_info=error)
     await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the registry log")
 

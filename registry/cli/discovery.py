@@ -13,7 +13,8 @@ from registry.cli import common
 
 
 def status_name(value: int) -> str:
-    return instance_pb2.HealthStatus.Name(value).removeprefix("HEALTH_STATUS_").lower()
+    name = instance_pb2.HealthStatus.Name(value)  # type: ignore[arg-type]
+    return name.removeprefix("HEALTH_STATUS_").lower()
 
 
 def endpoints_text(instance: instance_pb2.Instance) -> str:
@@ -119,7 +120,8 @@ def _event_line(kind: str, event: registry_service_pb2.WatchEvent) -> str:
     if event.type == registry_service_pb2.WATCH_EVENT_TYPE_STATUS_CHANGED:
         detail = f"{status_name(event.previous_status)}->{detail}"
     rev = event.revision or "-"
-    return f"rev={rev} {change:<14} {instance.service_name}/{instance.instance_id} {detail} {endpoints_text(instance)}"
+    name = f"{instance.service_name}/{instance.instance_id}"
+    return f"rev={rev} {change:<14} {name} {detail} {endpoints_text(instance)}"
 
 
 async def _watch(args: argparse.Namespace) -> int:

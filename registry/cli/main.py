@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from registry.cli import discovery, serve
+from registry.cli import discovery, serve, status, token
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +14,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     serve.add_parser(subparsers)
     discovery.add_parsers(subparsers)
+    token.add_parser(subparsers)
+    status.add_parser(subparsers)
     return parser
 
 

@@ -51,3 +51,15 @@ class PermissionDenied(RegistryError):
 
 class Unavailable(RegistryError):
     reason = "UNAVAILABLE"
+
+
+class TargetError(RegistryError):
+    """The target of a relayed message answered with an error status (or could not be reached),
+    passed back to the sender as it was. `code` is the canonical status code number
+    (google.rpc.Code: 4 DEADLINE_EXCEEDED, 14 UNAVAILABLE, ...), which is not tied to gRPC."""
+
+    reason = "TARGET_ERROR"
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from registry.core.messages import Envelope
 from registry.core.model import Instance, InstanceKey
 
 
@@ -45,4 +46,47 @@ class Store(Protocol):
 
     async def close(self) -> None:
         """Flush and release the backend."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class EventBounds:
+    """`oldest`: the lowest sequence stored (0 when the log is empty). `newest`: the highest
+    sequence ever stored (0 when none ever was); it never goes back, even when retention empties
+    the log, so a sequence is never reused."""
+
+    oldest: int
+    newest: int
+
+
+class EventLog(Protocol):
+    """The durable event log of the relay: events by sequence, appended in batches (group
+    commit), read in sequence order, trimmed by count and age."""
+
+    async def open(self) -> EventBounds:
+        """Open the log (the database must already be migrated by the Store) and read its bounds."""
+        ...
+
+    async def append_events(self, events: Sequence[Envelope], keep_from: int) -> None:
+        """Store `events` (increasing sequences, above any stored) and delete every event with a
+        sequence below `keep_from`, in one transaction, durable when this returns."""
+        ...
+
+    async def read_events(
+        self, after: int, before: int, limit: int, newest_first: bool = False
+    ) -> list[Envelope]:
+        """Up to `limit` events with `after < sequence < before`, in sequence order (descending
+        when `newest_first`)."""
+        ...
+
+    async def first_sequence_at(self, time: float) -> int | None:
+        """The lowest sequence created at or after `time`, or None when no such event is stored."""
+        ...
+
+    async def trim_events(self, created_before: float) -> EventBounds:
+        """Delete events created before `created_before`; the bounds afterwards."""
+        ...
+
+    async def close(self) -> None:
+        """Release the backend."""
         ...

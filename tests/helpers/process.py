@@ -39,7 +39,17 @@ def start_server(db_path: Path, *args: str, env: dict[str, str] | None = None) -
     full_env = {**os.environ, "REGISTRY_AUTH_MODE": "off", **(env or {})}
     with log.open("w") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "registry.cli.main", "serve", "--port", "0", "--db-path", str(db_path), *args],
+            [
+                sys.executable,
+                "-m",
+                "registry.cli.main",
+                "serve",
+                "--port",
+                "0",
+                "--db-path",
+                str(db_path),
+                *args,
+            ],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=full_env,

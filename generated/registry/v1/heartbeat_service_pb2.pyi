@@ -59,7 +59,9 @@ class _DirectiveTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Directi
     DIRECTIVE_TYPE_REREGISTER: _DirectiveType.ValueType  # 2
     """The registry does not know this instance (lost or reaped): register again, then bind again."""
     DIRECTIVE_TYPE_DRAIN: _DirectiveType.ValueType  # 3
-    """Stop taking new work; the registry is shutting down or an operator asked."""
+    """Stop taking new work and get ready to stop: an operator asked (DrainInstance). The instance is
+    DRAINING already; it should finish in-flight work, say goodbye and deregister.
+    """
 
 class DirectiveType(_DirectiveType, metaclass=_DirectiveTypeEnumTypeWrapper):
     """DirectiveType is what the registry asks of an instance. Not frozen: values may be added."""
@@ -71,7 +73,9 @@ DIRECTIVE_TYPE_SET_INTERVAL: DirectiveType.ValueType  # 1
 DIRECTIVE_TYPE_REREGISTER: DirectiveType.ValueType  # 2
 """The registry does not know this instance (lost or reaped): register again, then bind again."""
 DIRECTIVE_TYPE_DRAIN: DirectiveType.ValueType  # 3
-"""Stop taking new work; the registry is shutting down or an operator asked."""
+"""Stop taking new work and get ready to stop: an operator asked (DrainInstance). The instance is
+DRAINING already; it should finish in-flight work, say goodbye and deregister.
+"""
 Global___DirectiveType: _TypeAlias = DirectiveType  # noqa: Y015
 
 @_typing.final
@@ -156,7 +160,9 @@ class Beat(_message.Message):
     LAST_RTT_FIELD_NUMBER: _builtins.int
     LOAD_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
-    """Required. Increases by one per beat on a stream, starting at 1."""
+    """Required. Increases by one per beat on a stream, starting at 1. A beat whose sequence is not
+    above the previous one ends the stream with INVALID_ARGUMENT.
+    """
     @_builtins.property
     def send_time(self) -> _timestamp_pb2.Timestamp:
         """Optional. Client clock when the beat was sent."""
@@ -498,6 +504,60 @@ class ListInstanceHealthResponse(_message.Message):
 Global___ListInstanceHealthResponse: _TypeAlias = ListInstanceHealthResponse  # noqa: Y015
 
 @_typing.final
+class DrainInstanceRequest(_message.Message):
+    """Request for DrainInstance."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_NAME_FIELD_NUMBER: _builtins.int
+    INSTANCE_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    service_name: _builtins.str
+    """Required. Service of the instance."""
+    instance_id: _builtins.str
+    """Required. The instance."""
+    reason: _builtins.str
+    """Optional. Why, passed on in the directive; at most 256 characters."""
+    def __init__(
+        self,
+        *,
+        service_name: _builtins.str = ...,
+        instance_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instance_id", b"instance_id", "reason", b"reason", "service_name", b"service_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DrainInstanceRequest: _TypeAlias = DrainInstanceRequest  # noqa: Y015
+
+@_typing.final
+class DrainInstanceResponse(_message.Message):
+    """Response for DrainInstance."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DIRECTIVE_SENT_FIELD_NUMBER: _builtins.int
+    directive_sent: _builtins.bool
+    """True when a bound heartbeat stream was sent the DRAIN directive; false when the instance has
+    no stream now (it is still marked DRAINING).
+    """
+    def __init__(
+        self,
+        *,
+        directive_sent: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["directive_sent", b"directive_sent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DrainInstanceResponse: _TypeAlias = DrainInstanceResponse  # noqa: Y015
+
+@_typing.final
 class GetHealthSummaryRequest(_message.Message):
     """Request for GetHealthSummary."""
 
@@ -587,9 +647,11 @@ class InstanceHealth(_message.Message):
     stream_connected: _builtins.bool
     """Whether a heartbeat stream is bound now."""
     heartbeat_count: _builtins.int
-    """Beats received since registration (this registry process)."""
+    """Beats received since this registry process first saw the instance."""
     missed_heartbeats: _builtins.int
-    """Beats expected but not received."""
+    """Beats expected but not received: one per interval of silence past the first 1.5 intervals
+    after a beat, counted while a stream has bound and no goodbye came since.
+    """
     consecutive_failures: _builtins.int
     """Misses in a row right now."""
     average_latency_ms: _builtins.float
@@ -603,7 +665,9 @@ class InstanceHealth(_message.Message):
     uptime_percentage: _builtins.float
     """Share of observed time spent serving, 0-100."""
     seconds_since_last: _builtins.float
-    """Seconds since the last beat (or since registration when none)."""
+    """Seconds since the last beat (or, before the first, since this registry process first saw the
+    instance: its registration, or the registry's start for an instance registered before).
+    """
     @_builtins.property
     def policy(self) -> _instance_pb2.HeartbeatPolicy:
         """Effective policy."""

@@ -56,6 +56,11 @@ class HeartbeatServiceStub:
                 request_serializer=registry_dot_v1_dot_heartbeat__service__pb2.GetHealthSummaryRequest.SerializeToString,
                 response_deserializer=registry_dot_v1_dot_heartbeat__service__pb2.GetHealthSummaryResponse.FromString,
                 _registered_method=True)
+        self.DrainInstance = channel.unary_unary(
+                '/registry.v1.HeartbeatService/DrainInstance',
+                request_serializer=registry_dot_v1_dot_heartbeat__service__pb2.DrainInstanceRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_heartbeat__service__pb2.DrainInstanceResponse.FromString,
+                _registered_method=True)
 
 
 class HeartbeatServiceServicer:
@@ -68,6 +73,13 @@ class HeartbeatServiceServicer:
         client sends `beat`s at its interval and the server acks each one. The server may push
         directives (change interval, re-register, drain) at any time. A client that stops gracefully
         sends `goodbye` before closing; any other end of the stream counts as a failure.
+
+        Refusals: a first message other than `bind` gets INVALID_ARGUMENT; an unregistered instance
+        gets a REREGISTER directive, then NOT_FOUND; an instance another stream holds gets
+        FAILED_PRECONDITION unless `bind.take_over`, which ends the other stream (with
+        FAILED_PRECONDITION) instead; a beat whose sequence does not increase gets INVALID_ARGUMENT;
+        more than 4 beats per interval sustained (after a burst of 8) get RESOURCE_EXHAUSTED, and so
+        does a stream beyond the registry's cap on open heartbeat streams.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -89,6 +101,15 @@ class HeartbeatServiceServicer:
 
     def GetHealthSummary(self, request, context):
         """Counts per status, overall and per service, and the self-preservation state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DrainInstance(self, request, context):
+        """Asks one instance to drain on an operator's behalf: it leaves discovery at once (status
+        DRAINING, not a failure) and its bound heartbeat stream, if any, receives a DRAIN directive.
+        NOT_FOUND when unknown, FAILED_PRECONDITION when the instance is already dead.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -116,6 +137,11 @@ def add_HeartbeatServiceServicer_to_server(servicer, server):
                     servicer.GetHealthSummary,
                     request_deserializer=registry_dot_v1_dot_heartbeat__service__pb2.GetHealthSummaryRequest.FromString,
                     response_serializer=registry_dot_v1_dot_heartbeat__service__pb2.GetHealthSummaryResponse.SerializeToString,
+            ),
+            'DrainInstance': grpc.unary_unary_rpc_method_handler(
+                    servicer.DrainInstance,
+                    request_deserializer=registry_dot_v1_dot_heartbeat__service__pb2.DrainInstanceRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_heartbeat__service__pb2.DrainInstanceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -228,6 +254,33 @@ class HeartbeatService:
             '/registry.v1.HeartbeatService/GetHealthSummary',
             registry_dot_v1_dot_heartbeat__service__pb2.GetHealthSummaryRequest.SerializeToString,
             registry_dot_v1_dot_heartbeat__service__pb2.GetHealthSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DrainInstance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.HeartbeatService/DrainInstance',
+            registry_dot_v1_dot_heartbeat__service__pb2.DrainInstanceRequest.SerializeToString,
+            registry_dot_v1_dot_heartbeat__service__pb2.DrainInstanceResponse.FromString,
             options,
             channel_credentials,
             insecure,

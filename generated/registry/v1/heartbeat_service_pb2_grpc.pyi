@@ -40,6 +40,13 @@ class HeartbeatServiceStub:
     client sends `beat`s at its interval and the server acks each one. The server may push
     directives (change interval, re-register, drain) at any time. A client that stops gracefully
     sends `goodbye` before closing; any other end of the stream counts as a failure.
+
+    Refusals: a first message other than `bind` gets INVALID_ARGUMENT; an unregistered instance
+    gets a REREGISTER directive, then NOT_FOUND; an instance another stream holds gets
+    FAILED_PRECONDITION unless `bind.take_over`, which ends the other stream (with
+    FAILED_PRECONDITION) instead; a beat whose sequence does not increase gets INVALID_ARGUMENT;
+    more than 4 beats per interval sustained (after a burst of 8) get RESOURCE_EXHAUSTED, and so
+    does a stream beyond the registry's cap on open heartbeat streams.
     """
     GetInstanceHealth: _grpc.UnaryUnaryMultiCallable[_heartbeat_service_pb2.GetInstanceHealthRequest, _heartbeat_service_pb2.GetInstanceHealthResponse]
     """Liveness status and metrics of one instance."""
@@ -47,6 +54,11 @@ class HeartbeatServiceStub:
     """Liveness status and metrics of every instance of one service, paginated."""
     GetHealthSummary: _grpc.UnaryUnaryMultiCallable[_heartbeat_service_pb2.GetHealthSummaryRequest, _heartbeat_service_pb2.GetHealthSummaryResponse]
     """Counts per status, overall and per service, and the self-preservation state."""
+    DrainInstance: _grpc.UnaryUnaryMultiCallable[_heartbeat_service_pb2.DrainInstanceRequest, _heartbeat_service_pb2.DrainInstanceResponse]
+    """Asks one instance to drain on an operator's behalf: it leaves discovery at once (status
+    DRAINING, not a failure) and its bound heartbeat stream, if any, receives a DRAIN directive.
+    NOT_FOUND when unknown, FAILED_PRECONDITION when the instance is already dead.
+    """
 
 @_typing.type_check_only
 class HeartbeatServiceAsyncStub(HeartbeatServiceStub):
@@ -60,6 +72,13 @@ class HeartbeatServiceAsyncStub(HeartbeatServiceStub):
     client sends `beat`s at its interval and the server acks each one. The server may push
     directives (change interval, re-register, drain) at any time. A client that stops gracefully
     sends `goodbye` before closing; any other end of the stream counts as a failure.
+
+    Refusals: a first message other than `bind` gets INVALID_ARGUMENT; an unregistered instance
+    gets a REREGISTER directive, then NOT_FOUND; an instance another stream holds gets
+    FAILED_PRECONDITION unless `bind.take_over`, which ends the other stream (with
+    FAILED_PRECONDITION) instead; a beat whose sequence does not increase gets INVALID_ARGUMENT;
+    more than 4 beats per interval sustained (after a burst of 8) get RESOURCE_EXHAUSTED, and so
+    does a stream beyond the registry's cap on open heartbeat streams.
     """
     GetInstanceHealth: _aio.UnaryUnaryMultiCallable[_heartbeat_service_pb2.GetInstanceHealthRequest, _heartbeat_service_pb2.GetInstanceHealthResponse]  # type: ignore[assignment]
     """Liveness status and metrics of one instance."""
@@ -67,6 +86,11 @@ class HeartbeatServiceAsyncStub(HeartbeatServiceStub):
     """Liveness status and metrics of every instance of one service, paginated."""
     GetHealthSummary: _aio.UnaryUnaryMultiCallable[_heartbeat_service_pb2.GetHealthSummaryRequest, _heartbeat_service_pb2.GetHealthSummaryResponse]  # type: ignore[assignment]
     """Counts per status, overall and per service, and the self-preservation state."""
+    DrainInstance: _aio.UnaryUnaryMultiCallable[_heartbeat_service_pb2.DrainInstanceRequest, _heartbeat_service_pb2.DrainInstanceResponse]  # type: ignore[assignment]
+    """Asks one instance to drain on an operator's behalf: it leaves discovery at once (status
+    DRAINING, not a failure) and its bound heartbeat stream, if any, receives a DRAIN directive.
+    NOT_FOUND when unknown, FAILED_PRECONDITION when the instance is already dead.
+    """
 
 class HeartbeatServiceServicer(metaclass=_abc_1.ABCMeta):
     """HeartbeatService keeps one bidirectional stream per instance open, so the registry knows within
@@ -83,6 +107,13 @@ class HeartbeatServiceServicer(metaclass=_abc_1.ABCMeta):
         client sends `beat`s at its interval and the server acks each one. The server may push
         directives (change interval, re-register, drain) at any time. A client that stops gracefully
         sends `goodbye` before closing; any other end of the stream counts as a failure.
+
+        Refusals: a first message other than `bind` gets INVALID_ARGUMENT; an unregistered instance
+        gets a REREGISTER directive, then NOT_FOUND; an instance another stream holds gets
+        FAILED_PRECONDITION unless `bind.take_over`, which ends the other stream (with
+        FAILED_PRECONDITION) instead; a beat whose sequence does not increase gets INVALID_ARGUMENT;
+        more than 4 beats per interval sustained (after a burst of 8) get RESOURCE_EXHAUSTED, and so
+        does a stream beyond the registry's cap on open heartbeat streams.
         """
 
     @_abc_1.abstractmethod
@@ -108,5 +139,16 @@ class HeartbeatServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_heartbeat_service_pb2.GetHealthSummaryResponse, _abc.Awaitable[_heartbeat_service_pb2.GetHealthSummaryResponse]]:
         """Counts per status, overall and per service, and the self-preservation state."""
+
+    @_abc_1.abstractmethod
+    def DrainInstance(
+        self,
+        request: _heartbeat_service_pb2.DrainInstanceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_heartbeat_service_pb2.DrainInstanceResponse, _abc.Awaitable[_heartbeat_service_pb2.DrainInstanceResponse]]:
+        """Asks one instance to drain on an operator's behalf: it leaves discovery at once (status
+        DRAINING, not a failure) and its bound heartbeat stream, if any, receives a DRAIN directive.
+        NOT_FOUND when unknown, FAILED_PRECONDITION when the instance is already dead.
+        """
 
 def add_HeartbeatServiceServicer_to_server(servicer: HeartbeatServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,230 @@
+"""Heartbeat streams at scale, beside a bare grpc.aio bidi echo under the same load, plus a
+registry restart with thousands of clients reconnecting and SIGKILL detection times.
+
+    .venv/bin/python -m bench.heartbeats [--sizes 1000 5000 10000] [--seconds 10] [--restart 5000]
+
+Every instance beats once per `--interval` (1 s) from load generator processes
+(bench/heartbeat_load.py). Server CPU is read from /proc for the server process only, so the
+ratio compares the registry's own cost per beat with the floor's cost per echoed message.
+RSS per instance is the server's RSS growth from empty to N streams (for the registry this
+includes the registration itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from bench.harness import ROOT, child, cpu_seconds, free_port, percentile, print_table, rss_bytes
+from generated.registry.v1 import heartbeat_service_pb2 as hb
+from generated.registry.v1 import heartbeat_service_pb2_grpc as hb_grpc
+from generated.registry.v1 import instance_pb2 as ipb
+from generated.registry.v1 import registry_service_pb2 as pb
+from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
+
+ECHO_READY = r"echo serving address=(\S+)"
+GENERATORS = 2
+WARM_UP = 3.0
+_SERVING = re.compile(r"registry serving .*address=(\S+)")
+
+
+@contextmanager
+def registry(db: Path, port: int, *flags: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`registry serve` with its log in a file (a pipe nobody reads would block it)."""
+    log = db.parent / f"registry-{time.monotonic_ns()}.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "registry.cli.main", "serve", "--port", str(port), "--db-path", str(db),
+             "--max-heartbeat-streams", "50000", *flags],
+            stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, "REGISTRY_AUTH_MODE": "off"},
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not (match := _SERVING.search(log.read_text())):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"registry did not start:\n{log.read_text()}")
+            time.sleep(0.02)
+        yield proc, match.group(1)
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+@contextmanager
+def generators(
+    address: str, mode: str, size: int, interval: float, seconds: float, first: int = 0
+) -> Iterator[list[subprocess.Popen[str]]]:
+    """Load generators holding `size` streams between them, each past its `ready` line."""
+    share = size // GENERATORS
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.heartbeat_load",
+                address,
+                mode,
+                str(first + g * share),
+                str(share if g < GENERATORS - 1 else size - g * share),
+                str(interval),
+                str(seconds),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for g in range(GENERATORS)
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if not line.startswith("ready"):
+                raise RuntimeError(f"a load generator failed: {line!r}")
+        yield procs
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(10)
+
+
+def measure(
+    pid: int, address: str, mode: str, size: int, interval: float, seconds: float
+) -> dict[str, float]:
+    empty = rss_bytes(pid)
+    with generators(address, mode, size, interval, seconds) as procs:
+        time.sleep(WARM_UP)
+        rss = rss_bytes(pid)
+        cpu, began = cpu_seconds(pid), time.monotonic()
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        results = [json.loads(proc.stdout.readline()) for proc in procs if proc.stdout is not None]
+        cpu, elapsed = cpu_seconds(pid) - cpu, time.monotonic() - began
+    acks = sum(r["acks"] for r in results)
+    rate = acks / seconds
+    return {
+        "beats_per_s": rate,
+        "cpu_us": cpu / (rate * elapsed) * 1e6,
+        "rss_kb": (rss - empty) / size / 1024,
+        "p50": max(r["p50"] for r in results),
+        "p99": max(r["p99"] for r in results),
+    }
+
+
+def restart(db: Path, size: int, interval: float) -> dict[str, float]:
+    """SIGKILL a registry holding `size` streams, start it again on the same port and store, and
+    time until every instance is healthy again; count evictions (critical/dead) meanwhile."""
+    port = free_port()
+    with registry(db, port) as (proc, address), generators(address, "registry", size, interval, 3600):
+        proc.kill()
+        proc.wait(10)
+        with registry(db, port) as (_, again):
+            started = time.monotonic()
+            worst = 0
+            with grpc.insecure_channel(again) as channel:
+                stub = hb_grpc.HeartbeatServiceStub(channel)
+                while True:
+                    total = stub.GetHealthSummary(hb.GetHealthSummaryRequest(), timeout=10).total
+                    worst = max(worst, total.critical + total.dead)
+                    if total.healthy == size or time.monotonic() - started > 120:
+                        break
+                    time.sleep(0.2)
+            return {"seconds": time.monotonic() - started, "healthy": total.healthy, "evicted": worst}
+
+
+def _watch(address: str, events: queue.Queue[tuple[float, str]]) -> None:
+    with grpc.insecure_channel(address) as channel:
+        for response in pb_grpc.RegistryServiceStub(channel).Watch(pb.WatchRequest(service_names=["bench"])):
+            for event in response.events:
+                if event.instance.status == ipb.HEALTH_STATUS_CRITICAL:
+                    events.put((time.monotonic(), event.instance.instance_id))
+
+
+def detection(db: Path, runs: int) -> list[float]:
+    """Milliseconds from SIGKILL of a beating client process to the CRITICAL watch event."""
+    times: list[float] = []
+    with registry(db, 0, "--startup-grace-seconds", "0") as (_, address):
+        events: queue.Queue[tuple[float, str]] = queue.Queue()
+        threading.Thread(target=_watch, args=(address, events), daemon=True).start()
+        for run in range(runs):
+            with generators(address, "registry", GENERATORS, 0.02, 3600, first=100_000 + 10 * run) as procs:
+                time.sleep(0.2)
+                killed = time.monotonic()
+                procs[0].send_signal(signal.SIGKILL)
+                victim = f"bench-{100_000 + 10 * run}"
+                while True:
+                    arrived, instance_id = events.get(timeout=10)
+                    if instance_id == victim:
+                        times.append((arrived - killed) * 1000)
+                        break
+    return times
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 5000, 10000])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--restart", type=int, default=5000, help="clients in the restart run; 0 skips it")
+    parser.add_argument("--detections", type=int, default=20)
+    args = parser.parse_args(argv)
+    rows: list[list[Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            with registry(Path(tmp) / f"sizes-{size}.db", 0) as (proc, address):
+                ours = measure(proc.pid, address, "registry", size, args.interval, args.seconds)
+            with child(["-m", "bench.echo_server"], ECHO_READY) as echo:
+                floor = measure(echo.pid, echo.address, "echo", size, args.interval, args.seconds)
+            for name, result in (("echo (floor)", floor), ("registry", ours)):
+                rows.append([name, size, result["beats_per_s"], result["cpu_us"], result["rss_kb"],
+                             result["p50"], result["p99"], result["cpu_us"] / floor["cpu_us"]])  # fmt: skip
+        print_table(
+            f"Heartbeat streams, one beat per {args.interval:g} s each",
+            [
+                "server",
+                "streams",
+                "beats/s",
+                "CPU µs/beat",
+                "RSS KB/stream",
+                "ack p50 ms",
+                "ack p99 ms",
+                "CPU ratio",
+            ],
+            rows,
+        )
+        kept = [r[1] for r in rows if r[0] == "registry" and r[6] < 50]
+        print(f"\nlargest N measured with ack p99 < 50 ms: {max(kept) if kept else 'none'}")
+        if args.restart:
+            result = restart(Path(tmp) / "restart.db", args.restart, args.interval)
+            print(
+                f"\nrestart: {args.restart} clients, {result['healthy']} healthy again "
+                f"{result['seconds']:.1f} s after the registry was serving again; "
+                f"evicted (critical or dead) meanwhile: {result['evicted']}"
+            )
+        times = detection(Path(tmp) / "detection.db", args.detections)
+        print(
+            f"\nSIGKILL -> CRITICAL watch event over {len(times)} kills: "
+            f"median {percentile(times, 50):.1f} ms, p99 {percentile(times, 99):.1f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Lookup throughput and latency against a registry holding 10,000 instances over 1,000 services,
+beside a bare grpc.aio unary echo measured in the same run.
+
+    .venv/bin/python -m bench.lookup [--seconds 5] [--services 1000] [--per-service 10]
+
+Server CPU per request is read from /proc for the server process only, so the ratio compares the
+registry's own cost with the floor regardless of how fast the load generator is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import grpc
+
+from bench.harness import ROOT, child, cpu_seconds, print_table
+from generated.registry.v1 import instance_pb2, registry_service_pb2, registry_service_pb2_grpc
+
+REGISTRY_READY = r"registry serving .*address=(\S+)"
+ECHO_READY = r"echo serving address=(\S+)"
+
+
+async def populate(address: str, services: int, per_service: int) -> int:
+    """Register services x per_service instances; return the size of one Lookup response."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = registry_service_pb2_grpc.RegistryServiceStub(channel)
+        semaphore = asyncio.Semaphore(64)
+
+        async def register(s: int, i: int) -> None:
+            instance = instance_pb2.Instance(
+                service_name=f"svc-{s:04d}",
+                instance_id=f"i-{i}",
+                endpoints=[
+                    instance_pb2.Endpoint(
+                        host=f"10.{s // 256}.{s % 256}.{i}",
+                        port=8000 + i,
+                        protocol=instance_pb2.ENDPOINT_PROTOCOL_GRPC,
+                    )
+                ],
+                version=f"1.{i % 3}.0",
+                tags=["blue" if i % 2 else "green"],
+                zone=f"zone-{i % 3}",
+                metadata={"team": "bench"},
+            )
+            async with semaphore:
+                await stub.Register(registry_service_pb2.RegisterRequest(instance=instance), timeout=30)
+
+        await asyncio.gather(*(register(s, i) for s in range(services) for i in range(per_service)))
+        sample = await stub.Lookup(registry_service_pb2.LookupRequest(service_name="svc-0000"))
+        return sample.ByteSize()
+
+
+def load(
+    address: str, mode: str, concurrency: int, seconds: float, size: int, services: int
+) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.unary_load",
+            address,
+            mode,
+            str(concurrency),
+            str(seconds),
+            str(size),
+            str(services),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(
+    pid: int, address: str, mode: str, concurrency: int, seconds: float, size: int, services: int
+) -> list[object]:
+    before = cpu_seconds(pid)
+    result = load(address, mode, concurrency, seconds, size, services)
+    cpu = cpu_seconds(pid) - before
+    # the warm-up calls count towards CPU too; include them in the divisor
+    calls = result["count"] + 50
+    return [
+        concurrency,
+        result["count"] / result["elapsed"],
+        result["p50"],
+        result["p99"],
+        cpu / calls * 1e6,
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--services", type=int, default=1000)
+    parser.add_argument("--per-service", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 16, 64])
+    args = parser.parse_args()
+    rows: list[list[object]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        serve = ["-m", "registry.cli.main", "serve", "--port", "0", "--db-path", str(Path(tmp) / "bench.db")]
+        with child(serve, REGISTRY_READY, env={"REGISTRY_AUTH_MODE": "off"}) as registry:
+            size = asyncio.run(populate(registry.address, args.services, args.per_service))
+            print(f"populated {args.services * args.per_service} instances; Lookup response {size} bytes")
+            ours = [
+                measure(registry.pid, registry.address, "lookup", c, args.seconds, size, args.services)
+                for c in args.concurrency
+            ]
+        with child(["-m", "bench.echo_server"], ECHO_READY) as echo:
+            floor = [
+                measure(echo.pid, echo.address, "echo", c, args.seconds, size, args.services)
+                for c in args.concurrency
+            ]
+    for mine, base in zip(ours, floor, strict=True):
+        rows.append(["echo (floor)", *base, 1.0])
+        rows.append(["Lookup", *mine, float(mine[4]) / float(base[4])])  # type: ignore[arg-type]
+    print_table(
+        f"Lookup vs bare grpc.aio echo "
+        f"({args.services * args.per_service} instances, {args.services} services)",
+        ["target", "concurrency", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "CPU ratio"],
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    main()

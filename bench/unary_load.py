@@ -1,0 +1,62 @@
+"""Load generator (run as its own process): N concurrent callers for a fixed time.
+
+    python bench/unary_load.py ADDRESS lookup|echo CONCURRENCY SECONDS [ECHO_BYTES] [SERVICES]
+
+Prints one JSON line with the call count and latency percentiles in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import time
+
+import grpc
+import uvloop
+
+from bench.echo_server import UNARY
+from generated.registry.v1 import registry_service_pb2 as pb
+from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
+
+
+async def run(address: str, mode: str, concurrency: int, seconds: float, size: int, services: int) -> None:
+    latencies: list[float] = []
+    async with grpc.aio.insecure_channel(address) as channel:
+        if mode == "echo":
+            echo = channel.unary_unary(UNARY)
+            payload = b"x" * size
+
+            async def call() -> None:
+                await echo(payload, timeout=10)
+        else:
+            stub = pb_grpc.RegistryServiceStub(channel)
+            requests = [pb.LookupRequest(service_name=f"svc-{i:04d}") for i in range(services)]
+
+            async def call() -> None:
+                await stub.Lookup(random.choice(requests), timeout=10)
+
+        for _ in range(50):  # warm up the channel and the server's code paths
+            await call()
+        stop_at = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < stop_at:
+                started = time.perf_counter()
+                await call()
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, round(q * (len(latencies) - 1)))]  # noqa: E731
+    print(json.dumps({"count": len(latencies), "elapsed": elapsed, "p50": pick(0.5), "p99": pick(0.99)}))
+
+
+if __name__ == "__main__":
+    address, mode, concurrency, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    size = int(sys.argv[5]) if len(sys.argv) > 5 else 64
+    services = int(sys.argv[6]) if len(sys.argv) > 6 else 1000
+    uvloop.run(run(address, mode, concurrency, seconds, size, services))

@@ -1,0 +1,181 @@
+"""Client settings from arguments or the environment the integration guides already use.
+
+A service configured the way 003 tells it (`REGISTRY_URL`, `SERVICE_ID`, `JWT_SECRET` in the
+environment) works unchanged: `ClientConfig.from_env()` reads those names, and any keyword given to
+it wins over the environment. Everything is validated here, once, so a misconfigured service fails at
+start with a `ConfigError` naming the setting, not at its first call.
+
+Environment variables (all optional except a registry URL):
+
+| variable | setting |
+| --- | --- |
+| `REGISTRY_URL` | `host:port`, `grpc://host:port` (plaintext) or `grpcs://host:port` (TLS) |
+| `SERVICE_NAME` | this service's name (the JWT `sub`) |
+| `SERVICE_ID` | this instance's id; default `<hostname>-<pid>` |
+| `JWT_SECRET` | HS256 shared secret: the client mints its own short-lived tokens |
+| `REGISTRY_PRIVATE_KEY_FILE` | PEM private key (Ed25519, EC P-256 or RSA): mints tokens with it |
+| `REGISTRY_KEY_ID` | `kid` header for tokens signed with a private key |
+| `REGISTRY_TOKEN` | a ready token, used as is (no refresh: prefer a secret or a key) |
+| `REGISTRY_AUDIENCE` | JWT `aud`; default `registry` |
+| `REGISTRY_SCOPES` | space-separated scopes; default `discover send:* publish:# subscribe:#` |
+| `REGISTRY_TOKEN_TTL` | seconds a minted token lives; default 300 |
+| `REGISTRY_CALL_TIMEOUT` | deadline of every unary call in seconds; default 5 |
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from client.errors import ConfigError
+
+DEFAULT_SCOPES = ("discover", "send:*", "publish:#", "subscribe:#")
+"""Scopes minted tokens ask for: discovery, sending to any service, any topic (`#` matches any
+number of dot-separated segments, `*` exactly one). Narrow them with REGISTRY_SCOPES."""
+
+_SCHEMES = {"grpc": False, "http": False, "grpcs": True, "https": True}
+_INSTANCE_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$")
+_SERVICE_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+_ENV: dict[str, str] = {
+    "registry_url": "REGISTRY_URL",
+    "service_name": "SERVICE_NAME",
+    "instance_id": "SERVICE_ID",
+    "jwt_secret": "JWT_SECRET",
+    "private_key_file": "REGISTRY_PRIVATE_KEY_FILE",
+    "key_id": "REGISTRY_KEY_ID",
+    "token": "REGISTRY_TOKEN",
+    "audience": "REGISTRY_AUDIENCE",
+    "scopes": "REGISTRY_SCOPES",
+    "token_ttl": "REGISTRY_TOKEN_TTL",
+    "call_timeout": "REGISTRY_CALL_TIMEOUT",
+}
+
+
+def default_instance_id() -> str:
+    """`<hostname>-<pid>`, squeezed into the registry's instance-id alphabet."""
+    raw = f"{socket.gethostname()}-{os.getpid()}"
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "-", raw).strip("._-")[:128].strip("._-")
+    return cleaned or f"instance-{os.getpid()}"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """Every client setting. Durations are seconds.
+
+    Limits: `token_ttl` 2-86400 (JWT times are whole seconds, so shorter tokens cannot be refreshed
+    ahead of expiry); `call_timeout` 0.01-300; `max_stream_age` 1-86400; backoff base 0.001-60 and
+    cap at least the base.
+    """
+
+    registry_url: str
+    service_name: str = ""
+    instance_id: str = ""
+    jwt_secret: str = field(default="", repr=False)
+    private_key_file: Path | None = None
+    key_id: str = ""
+    token: str = field(default="", repr=False)
+    audience: str = "registry"
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    token_ttl: float = 300.0
+    call_timeout: float = 5.0
+    max_stream_age: float = 300.0
+    backoff_base: float = 0.1
+    backoff_cap: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not self.instance_id:
+            object.__setattr__(self, "instance_id", default_instance_id())
+        validate(self)
+
+    @property
+    def target(self) -> str:
+        """The gRPC target (`host:port`) of the registry, without a scheme."""
+        return _split_url(self.registry_url)[1]
+
+    @property
+    def tls(self) -> bool:
+        """True when the URL asks for TLS (`grpcs://` or `https://`)."""
+        return _split_url(self.registry_url)[0]
+
+    @property
+    def refresh_margin(self) -> float:
+        """How long before expiry a token is replaced and streams opened with it are reopened.
+
+        A quarter of the lifetime, at most a minute: long enough for a reconnect to finish on a busy
+        registry, short enough that most of each token's life is used.
+        """
+        return min(60.0, self.token_ttl / 4)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ClientConfig:
+        """Settings from `env` (default `os.environ`); keyword arguments win over the environment."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(_ENV.get(f.name, ""), "")
+            if raw:
+                values[f.name] = _convert(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "registry_url" not in values:
+            raise ConfigError("registry_url: set REGISTRY_URL or pass registry_url=")
+        try:
+            return cls(**values)
+        except TypeError as error:
+            raise ConfigError(str(error)) from error
+
+
+def _convert(name: str, raw: str) -> Any:
+    if name == "scopes":
+        return tuple(raw.split())
+    if name == "private_key_file":
+        return Path(raw)
+    if name in {"token_ttl", "call_timeout"}:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: not a number: {raw!r}") from None
+    return raw
+
+
+def _split_url(url: str) -> tuple[bool, str]:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return False, url.rstrip("/")
+    if scheme.lower() not in _SCHEMES:
+        raise ConfigError(f"registry_url: unknown scheme {scheme!r}; use grpc:// or grpcs://")
+    return _SCHEMES[scheme.lower()], rest.rstrip("/")
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def validate(config: ClientConfig) -> None:
+    """Refuse settings that could only fail later, naming the setting."""
+    host, _, port = config.target.rpartition(":")
+    _require(bool(host) and port.isdigit() and 0 < int(port) < 65536, "registry_url: expected host:port")
+    _require(
+        not config.service_name or bool(_SERVICE_NAME.match(config.service_name)),
+        "service_name: 1-63 lower-case letters, digits and '-', starting with a letter",
+    )
+    _require(bool(_INSTANCE_ID.match(config.instance_id)), "instance_id: 1-128 of [A-Za-z0-9._-]")
+    credentials = sum(bool(x) for x in (config.jwt_secret, config.private_key_file, config.token))
+    _require(credentials <= 1, "give one of jwt_secret, private_key_file or token")
+    _require(
+        bool(config.service_name) or not (config.jwt_secret or config.private_key_file),
+        "service_name: required to mint tokens (it is their subject)",
+    )
+    _require(2 <= config.token_ttl <= 86_400, "token_ttl: 2-86400 seconds")
+    _require(0.01 <= config.call_timeout <= 300, "call_timeout: 0.01-300 seconds")
+    _require(1 <= config.max_stream_age <= 86_400, "max_stream_age: 1-86400 seconds")
+    _require(0.001 <= config.backoff_base <= 60, "backoff_base: 0.001-60 seconds")
+    _require(config.backoff_cap >= config.backoff_base, "backoff_cap: at least backoff_base")
+    _require(bool(config.audience), "audience: must not be empty")

@@ -1,0 +1,1 @@
+"""Example services that talk to each other only through the registry (run `make demo`)."""

@@ -1,0 +1,258 @@
+"""Proto <-> domain conversion for the registry API.
+
+Enum values are shared by the domain and the proto (see `registry.core.model`), so conversion
+is a table lookup; a number the domain does not know, or UNSPECIFIED, is refused with
+InvalidArgument naming the field, so that a client built from newer protos gets a clear answer.
+
+Reads are hot (Lookup especially), and building a proto Instance field by field costs about as
+much as the rest of a Lookup. `InstanceEncoder` therefore keeps each live instance serialized
+once, as a length-delimited field 1, which is the `instance`/`instances` field of every response
+that carries instances: a response is then parsed from the concatenated bytes in one C call.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from typing import TypeVar, cast
+
+from google.protobuf import duration_pb2, timestamp_pb2
+
+from generated.registry.v1 import instance_pb2 as ipb
+from generated.registry.v1 import registry_service_pb2 as pb
+from registry.core.errors import InvalidArgument
+from registry.core.lookup import LookupQuery
+from registry.core.model import (
+    Change,
+    ChangeType,
+    Dependency,
+    DependencyKind,
+    Endpoint,
+    EndpointProtocol,
+    HealthStatus,
+    HeartbeatPolicy,
+    Instance,
+    InstanceKey,
+    Registration,
+)
+
+E = TypeVar("E", bound=enum.IntEnum)
+
+_PROTOCOLS = {int(member): member for member in EndpointProtocol}
+_KINDS = {int(member): member for member in DependencyKind}
+_STATUSES = {int(member): member for member in HealthStatus}
+_NANOS = 1_000_000_000
+_DEFAULT_POLICY = HeartbeatPolicy()
+_FIELD_1 = b"\x0a"  # tag of field 1, wire type 2 (length-delimited)
+
+
+def _member(table: Mapping[int, E], value: int, field: str, enum_name: str) -> E:
+    member = table.get(value)
+    if member is None:
+        if value == 0:
+            raise InvalidArgument(field, f"required: {enum_name}_UNSPECIFIED is not allowed")
+        raise InvalidArgument(field, f"{value} is not a known {enum_name} value")
+    return member
+
+
+# ------------------------------------------------------------------- proto -> domain
+
+
+def _seconds(duration: duration_pb2.Duration) -> float:
+    return duration.seconds + duration.nanos / _NANOS
+
+
+def _heartbeat_policy(message: ipb.Instance) -> HeartbeatPolicy:
+    """The policy with unset fields taking the server defaults."""
+    if not message.HasField("heartbeat_policy"):
+        return _DEFAULT_POLICY
+    policy = message.heartbeat_policy
+    return HeartbeatPolicy(
+        interval=_seconds(policy.interval) if policy.HasField("interval") else _DEFAULT_POLICY.interval,
+        timeout=_seconds(policy.timeout) if policy.HasField("timeout") else _DEFAULT_POLICY.timeout,
+        max_failures=policy.max_failures or _DEFAULT_POLICY.max_failures,
+    )
+
+
+def registration(message: ipb.Instance, field: str = "instance") -> Registration:
+    """The registration a Register request declares. Output-only fields are ignored; the
+    catalog validates the rest."""
+    return Registration(
+        service_name=message.service_name,
+        instance_id=message.instance_id,
+        endpoints=tuple(
+            Endpoint(
+                e.name,
+                e.host,
+                e.port,
+                _member(_PROTOCOLS, e.protocol, f"{field}.endpoints[{i}].protocol", "ENDPOINT_PROTOCOL"),
+            )
+            for i, e in enumerate(message.endpoints)
+        ),
+        version=message.version,
+        tags=tuple(message.tags),
+        metadata=dict(message.metadata),
+        zone=message.zone,
+        weight=message.weight,
+        dependencies=tuple(
+            Dependency(
+                d.service_name,
+                _member(_KINDS, d.kind, f"{field}.dependencies[{i}].kind", "DEPENDENCY_KIND"),
+            )
+            for i, d in enumerate(message.dependencies)
+        ),
+        heartbeat_policy=_heartbeat_policy(message),
+    )
+
+
+def lookup_query(request: pb.LookupRequest) -> LookupQuery:
+    statuses = request.statuses
+    return LookupQuery(
+        service_name=request.service_name,
+        tags=tuple(request.tags),
+        version_constraint=request.version_constraint,
+        metadata=dict(request.metadata),
+        preferred_zone=request.preferred_zone,
+        statuses=frozenset(
+            _member(_STATUSES, s, f"statuses[{i}]", "HEALTH_STATUS") for i, s in enumerate(statuses)
+        )
+        if statuses
+        else frozenset(),
+        limit=request.limit,
+    )
+
+
+# ------------------------------------------------------------------- domain -> proto
+
+
+def _varint(value: int) -> bytes:
+    """Protobuf base-128 varint of a non-negative int."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
+    nanos = round(seconds * _NANOS)
+    return timestamp_pb2.Timestamp(seconds=nanos // _NANOS, nanos=nanos % _NANOS)
+
+
+def _duration(seconds: float) -> duration_pb2.Duration:
+    nanos = round(seconds * _NANOS)
+    return duration_pb2.Duration(seconds=nanos // _NANOS, nanos=nanos % _NANOS)
+
+
+def instance_message(instance: Instance) -> ipb.Instance:
+    registration = instance.registration
+    policy = registration.heartbeat_policy
+    return ipb.Instance(
+        name=f"services/{registration.service_name}/instances/{registration.instance_id}",
+        service_name=registration.service_name,
+        instance_id=registration.instance_id,
+        endpoints=[
+            ipb.Endpoint(
+                name=e.name,
+                host=e.host,
+                port=e.port,
+                protocol=cast(ipb.EndpointProtocol.ValueType, e.protocol),
+            )
+            for e in registration.endpoints
+        ],
+        version=registration.version,
+        tags=registration.tags,
+        metadata=dict(registration.metadata),
+        zone=registration.zone,
+        weight=registration.weight,
+        dependencies=[
+            ipb.Dependency(service_name=d.service_name, kind=cast(ipb.DependencyKind.ValueType, d.kind))
+            for d in registration.dependencies
+        ],
+        heartbeat_policy=ipb.HeartbeatPolicy(
+            interval=_duration(policy.interval),
+            timeout=_duration(policy.timeout),
+            max_failures=policy.max_failures,
+        ),
+        status=cast(ipb.HealthStatus.ValueType, instance.status),
+        create_time=_timestamp(instance.create_time),
+        update_time=_timestamp(instance.update_time),
+        status_time=_timestamp(instance.status_time),
+        create_revision=instance.create_revision,
+        mod_revision=instance.mod_revision,
+    )
+
+
+class InstanceEncoder:
+    """Each live instance serialized once, as field 1 of a response.
+
+    Entries are keyed by instance key and valid while they hold the very Instance object the
+    catalog holds (instances are immutable: any change makes a new one). Only instances read
+    synchronously from the catalog are added, so every entry belongs to a live instance, and
+    `forget` (a catalog listener) drops removed ones: the cache never outgrows the catalog.
+    """
+
+    __slots__ = ("_cache",)
+
+    def __init__(self) -> None:
+        self._cache: dict[InstanceKey, tuple[Instance, bytes, int]] = {}
+
+    def field_1(self, instance: Instance) -> bytes:
+        """`instance` as a length-delimited field 1: tag, length, message."""
+        cached = self._cache.get(instance.key)
+        if cached is not None and cached[0] is instance:
+            return cached[1]
+        body = instance_message(instance).SerializeToString()
+        header = _FIELD_1 + _varint(len(body))
+        framed = header + body
+        self._cache[instance.key] = (instance, framed, len(header))
+        return framed
+
+    def fill(self, target: ipb.Instance, instance: Instance) -> None:
+        """Set `target` to `instance`, from the cache when it still holds this value. For
+        instances that may no longer be live (watch events), so nothing is added."""
+        cached = self._cache.get(instance.key)
+        if cached is not None and cached[0] is instance:
+            target.ParseFromString(cached[1][cached[2] :])
+        else:
+            target.CopyFrom(instance_message(instance))
+
+    def forget(self, change: Change) -> None:
+        if change.type is ChangeType.REMOVED:
+            self._cache.pop(change.instance.key, None)
+
+    def register_response(self, instance: Instance, created: bool) -> pb.RegisterResponse:
+        response = pb.RegisterResponse.FromString(self.field_1(instance))
+        response.created = created
+        return response
+
+    def get_response(self, instance: Instance) -> pb.GetInstanceResponse:
+        return pb.GetInstanceResponse.FromString(self.field_1(instance))
+
+    def lookup_response(self, instances: Iterable[Instance], revision: int) -> pb.LookupResponse:
+        response = pb.LookupResponse.FromString(b"".join(map(self.field_1, instances)))
+        response.revision = revision
+        return response
+
+    def list_instances_response(
+        self, instances: Iterable[Instance], next_page_token: str, revision: int
+    ) -> pb.ListInstancesResponse:
+        response = pb.ListInstancesResponse.FromString(b"".join(map(self.field_1, instances)))
+        response.next_page_token = next_page_token
+        response.revision = revision
+        return response
+
+    def watch_event(self, change: Change) -> pb.WatchEvent:
+        event = pb.WatchEvent(
+            type=cast(pb.WatchEventType.ValueType, change.type),
+            revision=change.revision,
+            previous_status=cast(ipb.HealthStatus.ValueType, change.previous_status or 0),
+        )
+        self.fill(event.instance, change.instance)
+        return event
+
+    def snapshot_event(self, instance: Instance) -> pb.WatchEvent:
+        event = pb.WatchEvent(type=pb.WATCH_EVENT_TYPE_ADDED, revision=instance.mod_revision)
+        self.fill(event.instance, instance)
+        return event

@@ -1,0 +1,296 @@
+"""HeartbeatService: the liveness stream and the health reads, translated to `registry.core.liveness`.
+
+The Heartbeat handler is a coroutine in grpc.aio's reader/writer style rather than an async
+generator, because the registry must push directives at any time, not only in answer to a beat:
+every write goes through `_Stream.send`, which serialises acks and directives on one lock (grpc
+allows one write in flight per call). A stream is ended from outside (take-over, removal) by
+cancelling its handler task with the error recorded first, so the handler can tell that from a
+client that went away, which grpc reports either as the end of the request iterator (SIGKILL:
+no exception) or as a cancellation. Any end without a goodbye releases the lease as broken,
+from the handler's `finally` and from the call's done-callback, whichever comes first.
+
+Nothing is logged or traced per beat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import grpc
+from google.protobuf import duration_pb2, timestamp_pb2
+
+from generated.registry.v1 import heartbeat_service_pb2 as pb
+from generated.registry.v1 import heartbeat_service_pb2_grpc as pb_grpc
+from generated.registry.v1 import instance_pb2 as ipb
+from registry.api.errors import maps_domain_errors
+from registry.auth.identity import current_identity
+from registry.auth.policy import require_service
+from registry.core import paging, validation
+from registry.core.errors import InvalidArgument, NotFound, RegistryError
+from registry.core.liveness import (
+    Directive,
+    DirectiveType,
+    GoodbyeReason,
+    InstanceHealth,
+    Lease,
+    Liveness,
+    Load,
+    StatusCounts,
+    make_load,
+)
+from registry.core.model import HealthStatus, HeartbeatPolicy
+from registry.server import ServiceBinding
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+MAX_DRAIN_REASON = 256
+_NANOS = 1_000_000_000
+_GOODBYES = {int(member): member for member in GoodbyeReason}
+_REREGISTER = Directive(DirectiveType.REREGISTER, "the instance is not registered; register again, then bind")
+
+
+def _duration(seconds: float) -> duration_pb2.Duration:
+    message = duration_pb2.Duration()
+    message.FromNanoseconds(round(seconds * _NANOS))
+    return message
+
+
+def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
+    message = timestamp_pb2.Timestamp()
+    message.FromNanoseconds(round(seconds * _NANOS))
+    return message
+
+
+def _status(status: HealthStatus) -> ipb.HealthStatus.ValueType:
+    return cast(ipb.HealthStatus.ValueType, status)
+
+
+def _policy(policy: HeartbeatPolicy) -> ipb.HeartbeatPolicy:
+    return ipb.HeartbeatPolicy(
+        interval=_duration(policy.interval),
+        timeout=_duration(policy.timeout),
+        max_failures=policy.max_failures,
+    )
+
+
+def _directive(directive: Directive) -> pb.HeartbeatResponse:
+    message = pb.Directive(type=cast(pb.DirectiveType.ValueType, directive.type), reason=directive.reason)
+    if directive.interval is not None:
+        message.interval.CopyFrom(_duration(directive.interval))
+    return pb.HeartbeatResponse(directive=message)
+
+
+def _load_message(load: Load) -> pb.Load:
+    return pb.Load(in_flight=load.in_flight, cpu=load.cpu, gauges=dict(load.gauges))
+
+
+def _health(health: InstanceHealth) -> pb.InstanceHealth:
+    message = pb.InstanceHealth(
+        service_name=health.service_name,
+        instance_id=health.instance_id,
+        status=_status(health.status),
+        policy=_policy(health.policy),
+        stream_connected=health.stream_connected,
+        heartbeat_count=health.heartbeat_count,
+        missed_heartbeats=health.missed_heartbeats,
+        consecutive_failures=health.consecutive_failures,
+        average_latency_ms=health.average_latency_ms,
+        min_latency_ms=health.min_latency_ms,
+        max_latency_ms=health.max_latency_ms,
+        uptime_seconds=health.uptime_seconds,
+        uptime_percentage=health.uptime_percentage,
+        seconds_since_last=health.seconds_since_last,
+    )
+    if health.last_heartbeat_time is not None:
+        message.last_heartbeat_time.CopyFrom(_timestamp(health.last_heartbeat_time))
+    if health.load is not None:
+        message.load.CopyFrom(_load_message(health.load))
+    return message
+
+
+def _counts(counts: StatusCounts) -> pb.StatusCounts:
+    return pb.StatusCounts(
+        unknown=counts.get(HealthStatus.UNKNOWN, 0),
+        healthy=counts.get(HealthStatus.HEALTHY, 0),
+        degraded=counts.get(HealthStatus.DEGRADED, 0),
+        critical=counts.get(HealthStatus.CRITICAL, 0),
+        dead=counts.get(HealthStatus.DEAD, 0),
+        draining=counts.get(HealthStatus.DRAINING, 0),
+    )
+
+
+def _ack(sequence: int, status: HealthStatus) -> pb.HeartbeatResponse:
+    seconds, nanos = divmod(time.time_ns(), _NANOS)
+    return pb.HeartbeatResponse(
+        ack=pb.BeatAck(
+            sequence=sequence,
+            server_time=timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos),
+            status=_status(status),
+        )
+    )
+
+
+class _Stream:
+    """One Heartbeat call as liveness sees it (a `StreamSink`): sends, directives and ending."""
+
+    __slots__ = ("_context", "_lock", "_pushes", "_task", "ending", "final")
+
+    def __init__(self, context: Context) -> None:
+        task = asyncio.current_task()
+        assert task is not None, "a gRPC handler always runs in a task"
+        self._task = task
+        self._context = context
+        self._lock = asyncio.Lock()
+        self._pushes: set[asyncio.Task[None]] = set()
+        self.ending: RegistryError | None = None
+        self.final: Directive | None = None
+
+    async def send(self, response: pb.HeartbeatResponse) -> None:
+        async with self._lock:
+            await self._context.write(response)
+
+    def push(self, directive: Directive) -> None:
+        task = asyncio.get_running_loop().create_task(self._push(_directive(directive)))
+        self._pushes.add(task)
+        task.add_done_callback(self._pushes.discard)
+
+    async def _push(self, response: pb.HeartbeatResponse) -> None:
+        with contextlib.suppress(Exception):  # the call ended meanwhile: nobody to tell
+            await self.send(response)
+
+    def end(self, error: RegistryError, final: Directive | None = None) -> None:
+        if self.ending is None:
+            self.ending, self.final = error, final
+            self._task.cancel()
+
+    async def finish(self) -> RegistryError:
+        """After our own cancellation: send the final directive; the error to end with."""
+        self._task.uncancel()
+        assert self.ending is not None
+        if self.final is not None:
+            with contextlib.suppress(Exception):
+                await self.send(_directive(self.final))
+        return self.ending
+
+
+@maps_domain_errors
+class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
+    def __init__(self, liveness: Liveness) -> None:
+        self._liveness = liveness
+
+    def binding(self) -> ServiceBinding:
+        return ServiceBinding(
+            full_name=pb.DESCRIPTOR.services_by_name["HeartbeatService"].full_name,
+            add=functools.partial(pb_grpc.add_HeartbeatServiceServicer_to_server, self),
+        )
+
+    # The reader/writer style (a coroutine, not a generator) lets directives be written at any time.
+    async def Heartbeat(  # type: ignore[override]  # noqa: N802 - gRPC method name
+        self, request_iterator: AsyncIterator[pb.HeartbeatRequest], context: Context
+    ) -> None:
+        with self._liveness.stream_slot():
+            stream = _Stream(context)
+            try:
+                await self._serve(stream, aiter(request_iterator), context)
+            except asyncio.CancelledError:
+                if stream.ending is None:
+                    raise  # the client went away (or its token expired): not ours to answer
+                raise await stream.finish() from None
+
+    async def _serve(
+        self, stream: _Stream, requests: AsyncIterator[pb.HeartbeatRequest], context: Context
+    ) -> None:
+        first = await anext(requests, None)
+        if first is None:
+            return
+        if first.WhichOneof("kind") != "bind":
+            raise InvalidArgument("bind", "the first message of a heartbeat stream must be bind")
+        bind = first.bind
+        validation.service_name(bind.service_name, "bind.service_name")
+        validation.instance_id(bind.instance_id, "bind.instance_id")
+        require_service(current_identity(), bind.service_name)
+        try:
+            lease = self._liveness.bind(
+                (bind.service_name, bind.instance_id), stream, take_over=bind.take_over
+            )
+        except NotFound:
+            await stream.send(_directive(_REREGISTER))
+            raise
+        # grpc-stubs types the callback as a class; any callable taking the context will do.
+        context.add_done_callback(cast("grpc.aio.DoneCallback[Any, Any]", lambda _: lease.release()))
+        try:
+            bound = pb.HeartbeatBound(policy=_policy(lease.policy), status=_status(lease.status))
+            await stream.send(pb.HeartbeatResponse(bound=bound))
+            await self._beats(stream, requests, lease)
+        finally:
+            lease.release()
+
+    @staticmethod
+    async def _beats(stream: _Stream, requests: AsyncIterator[pb.HeartbeatRequest], lease: Lease) -> None:
+        async for request in requests:
+            kind = request.WhichOneof("kind")
+            if kind == "beat":
+                beat = request.beat
+                rtt = beat.last_rtt.ToNanoseconds() / 1e6 if beat.HasField("last_rtt") else None
+                load = None
+                if beat.HasField("load"):
+                    load = make_load(beat.load.in_flight, beat.load.cpu, beat.load.gauges)
+                await stream.send(_ack(beat.sequence, lease.beat(beat.sequence, rtt, load)))
+            elif kind == "goodbye":
+                reason = _GOODBYES.get(request.goodbye.reason)
+                if reason is None:
+                    raise InvalidArgument("goodbye.reason", "required: DRAIN or STOP")
+                lease.goodbye(reason)
+                return
+            else:
+                raise InvalidArgument("bind", "the stream is already bound; send beats or a goodbye")
+
+    async def GetInstanceHealth(  # noqa: N802 - gRPC method name
+        self, request: pb.GetInstanceHealthRequest, context: Context
+    ) -> pb.GetInstanceHealthResponse:
+        key = validation.instance_key(request.service_name, request.instance_id)
+        return pb.GetInstanceHealthResponse(health=_health(self._liveness.health(key)))
+
+    async def ListInstanceHealth(  # noqa: N802 - gRPC method name
+        self, request: pb.ListInstanceHealthRequest, context: Context
+    ) -> pb.ListInstanceHealthResponse:
+        size = validation.page_size(request.page_size)
+        service_name = request.service_name
+        if service_name:
+            validation.service_name(service_name, "service_name")
+        scope = f"health:{service_name}"
+        after = paging.decode(request.page_token, scope, 2)
+        healths, last = self._liveness.health_page(
+            service_name, None if after is None else (after[0], after[1]), size
+        )
+        token = "" if last is None else paging.encode(last, scope)
+        return pb.ListInstanceHealthResponse(healths=[_health(h) for h in healths], next_page_token=token)
+
+    async def GetHealthSummary(  # noqa: N802 - gRPC method name
+        self, request: pb.GetHealthSummaryRequest, context: Context
+    ) -> pb.GetHealthSummaryResponse:
+        summary = self._liveness.summary()
+        return pb.GetHealthSummaryResponse(
+            total=_counts(summary.total),
+            services=[
+                pb.ServiceStatusCounts(service_name=name, counts=_counts(counts))
+                for name, counts in summary.services.items()
+            ],
+            self_preservation_active=summary.self_preservation_active,
+            startup_grace_active=summary.startup_grace_active,
+            open_streams=summary.open_streams,
+        )
+
+    async def DrainInstance(  # noqa: N802 - gRPC method name
+        self, request: pb.DrainInstanceRequest, context: Context
+    ) -> pb.DrainInstanceResponse:
+        key = validation.instance_key(request.service_name, request.instance_id)
+        require_service(current_identity(), request.service_name)
+        if len(request.reason) > MAX_DRAIN_REASON:
+            raise InvalidArgument("reason", f"at most {MAX_DRAIN_REASON} characters")
+        return pb.DrainInstanceResponse(directive_sent=self._liveness.drain(key, request.reason))

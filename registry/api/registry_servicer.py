@@ -1,0 +1,180 @@
+"""RegistryService: requests converted to catalog calls, answers converted back, plus the
+ownership check auth leaves to servicers (a service registers and deregisters only its own
+instances; see registry/auth/policy.py).
+
+Watch streams a start (a snapshot in chunks, a replay of missed events, or a PROGRESS saying
+"nothing missed"), then EVENTS as changes arrive, and PROGRESS when the watched services have
+been quiet for the progress interval. Every response's `revision` is a safe resume point: all
+changes to the watched services up to it have been sent.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from typing import Any
+
+import grpc
+
+from generated.registry.v1 import registry_service_pb2 as pb
+from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from registry.api import convert
+from registry.api.errors import maps_domain_errors
+from registry.auth import current_identity, require_service
+from registry.core import validation
+from registry.core.catalog import Catalog
+from registry.core.errors import InvalidArgument
+from registry.core.model import Change, Instance
+from registry.core.watch import WatchStart
+from registry.server import ServiceBinding
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+WATCH_CHUNK_EVENTS = 500
+"""Most events in one WatchResponse."""
+WATCH_CHUNK_BYTES = 256 * 1024
+"""Byte budget of one WatchResponse's events, well under the default 1 MiB message limit; a
+single larger instance still goes out alone."""
+
+
+def _chunks(events: Iterable[pb.WatchEvent]) -> Iterator[list[pb.WatchEvent]]:
+    """Events cut into response-sized chunks; always at least one, possibly empty, chunk."""
+    chunk: list[pb.WatchEvent] = []
+    size = 0
+    for event in events:
+        event_size = event.ByteSize()
+        if chunk and (len(chunk) >= WATCH_CHUNK_EVENTS or size + event_size > WATCH_CHUNK_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(event)
+        size += event_size
+    yield chunk
+
+
+def _progress(revision: int) -> pb.WatchResponse:
+    return pb.WatchResponse(kind=pb.WATCH_RESPONSE_KIND_PROGRESS, revision=revision)
+
+
+@maps_domain_errors
+class RegistryServicer(pb_grpc.RegistryServiceServicer):
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._encoder = convert.InstanceEncoder()
+        catalog.add_listener(self._encoder.forget)
+
+    def binding(self) -> ServiceBinding:
+        return ServiceBinding(
+            full_name=pb.DESCRIPTOR.services_by_name["RegistryService"].full_name,
+            add=functools.partial(pb_grpc.add_RegistryServiceServicer_to_server, self),
+        )
+
+    async def Register(  # noqa: N802 - gRPC method name
+        self, request: pb.RegisterRequest, context: Context
+    ) -> pb.RegisterResponse:
+        if not request.HasField("instance"):
+            raise InvalidArgument("instance", "required")
+        require_service(current_identity(), request.instance.service_name)
+        instance, created = await self._catalog.register(convert.registration(request.instance))
+        return self._encoder.register_response(instance, created)
+
+    async def Deregister(  # noqa: N802 - gRPC method name
+        self, request: pb.DeregisterRequest, context: Context
+    ) -> pb.DeregisterResponse:
+        require_service(current_identity(), request.service_name)
+        key = validation.instance_key(request.service_name, request.instance_id)
+        return pb.DeregisterResponse(revision=await self._catalog.deregister(key))
+
+    async def GetInstance(  # noqa: N802 - gRPC method name
+        self, request: pb.GetInstanceRequest, context: Context
+    ) -> pb.GetInstanceResponse:
+        key = validation.instance_key(request.service_name, request.instance_id)
+        return self._encoder.get_response(self._catalog.get(key))
+
+    async def ListServices(  # noqa: N802 - gRPC method name
+        self, request: pb.ListServicesRequest, context: Context
+    ) -> pb.ListServicesResponse:
+        page = self._catalog.list_services(request.page_size, request.page_token)
+        return pb.ListServicesResponse(
+            services=[
+                pb.ServiceSummary(
+                    service_name=s.service_name,
+                    instance_count=s.instance_count,
+                    serving_count=s.serving_count,
+                )
+                for s in page.items
+            ],
+            next_page_token=page.next_page_token,
+            revision=page.revision,
+        )
+
+    async def ListInstances(  # noqa: N802 - gRPC method name
+        self, request: pb.ListInstancesRequest, context: Context
+    ) -> pb.ListInstancesResponse:
+        page = self._catalog.list_instances(request.service_name, request.page_size, request.page_token)
+        return self._encoder.list_instances_response(page.items, page.next_page_token, page.revision)
+
+    async def Lookup(  # noqa: N802 - gRPC method name
+        self, request: pb.LookupRequest, context: Context
+    ) -> pb.LookupResponse:
+        instances, revision = self._catalog.lookup(convert.lookup_query(request))
+        return self._encoder.lookup_response(instances, revision)
+
+    async def Watch(  # noqa: N802 - gRPC method name
+        self, request: pb.WatchRequest, context: Context
+    ) -> AsyncIterator[pb.WatchResponse]:
+        services = validation.watched_services(request.service_names)
+        interval = validation.progress_interval(request.progress_interval_ms)
+        watcher = self._catalog.watch(services, request.after_revision)
+        try:
+            for response in self._opening(watcher.start):
+                yield response
+            async for batch in watcher.batches(interval):
+                if batch:
+                    for response in self._events(batch, watcher.revision):
+                        yield response
+                else:
+                    yield _progress(watcher.revision)
+        finally:
+            watcher.close()
+
+    def _opening(self, start: WatchStart) -> Iterator[pb.WatchResponse]:
+        if start.snapshot is not None:
+            yield from self._snapshot(start.snapshot, start.revision, start.compact_revision)
+        elif start.replay:
+            yield from self._events(start.replay, start.revision)
+        else:
+            yield _progress(start.revision)  # resumed with nothing missed: the stream is live
+
+    def _snapshot(
+        self, instances: Sequence[Instance], revision: int, compact_revision: int
+    ) -> Iterator[pb.WatchResponse]:
+        """SNAPSHOT responses; all but the last say `snapshot_continues`, the first carries
+        `compact_revision` when set."""
+        chunks = _chunks(map(self._encoder.snapshot_event, instances))
+        chunk = next(chunks)
+        for following in chunks:
+            yield pb.WatchResponse(
+                kind=pb.WATCH_RESPONSE_KIND_SNAPSHOT,
+                events=chunk,
+                revision=revision,
+                compact_revision=compact_revision,
+                snapshot_continues=True,
+            )
+            chunk, compact_revision = following, 0
+        yield pb.WatchResponse(
+            kind=pb.WATCH_RESPONSE_KIND_SNAPSHOT,
+            events=chunk,
+            revision=revision,
+            compact_revision=compact_revision,
+        )
+
+    def _events(self, changes: Sequence[Change], revision: int) -> Iterator[pb.WatchResponse]:
+        """EVENTS responses; the last carries `revision`, earlier ones their last event's."""
+        chunks = list(_chunks(map(self._encoder.watch_event, changes)))
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            yield pb.WatchResponse(
+                kind=pb.WATCH_RESPONSE_KIND_EVENTS,
+                events=chunk,
+                revision=revision if last else chunk[-1].revision,
+            )

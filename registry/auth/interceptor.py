@@ -1,0 +1,255 @@
+"""The one server interceptor that authenticates and authorizes every call, unary or streaming.
+
+Per call: read `authorization: Bearer <jwt>`, verify it, check the method's rule (policy.py), bind
+the caller to the RPC (`current_identity()`), and hand over to the real handler. A refused call
+gets a handler of the same cardinality as the real one that logs the denial and aborts with
+UNAUTHENTICATED (no valid token) or PERMISSION_DENIED (valid token, no right), carrying the
+domain error's ErrorInfo like any other error of ours.
+
+Streams are authenticated when they open and end with UNAUTHENTICATED when the token expires: a
+timer per stream (not a check per message) fires at `exp` + leeway. The way to keep a stream
+beyond a token's life is to reopen it with a fresh token before then: Heartbeat binds again with
+`take_over=true`, Watch resumes with `after_revision` (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+
+import grpc
+from grpc_health.v1 import health_pb2
+from grpc_reflection.v1alpha import reflection_pb2
+
+from registry.api.errors import abort
+from registry.auth.identity import ANONYMOUS, set_current_call
+from registry.auth.policy import METHOD_RULES, Rule, method_denial
+from registry.auth.verifier import Verifier
+from registry.config import Config, split_list
+from registry.core.errors import PermissionDenied, RegistryError, Unauthenticated
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Context = grpc.aio.ServicerContext[Any, Any]
+if TYPE_CHECKING:  # the stubs make these generic; the runtime classes are not subscriptable
+    Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
+    _Interceptor: TypeAlias = grpc.aio.ServerInterceptor[Any, Any]
+else:
+    Handler = grpc.RpcMethodHandler
+    _Interceptor = grpc.aio.ServerInterceptor
+
+PUBLIC_GROUPS: dict[str, Any] = {
+    "health": health_pb2.DESCRIPTOR.services_by_name["Health"],
+    "reflection": reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"],
+}
+"""Services that `auth_public_methods` may open to callers without a token."""
+
+# Per cardinality (request_streaming, response_streaming): the handler attribute holding the
+# behavior and the factory that builds a handler of that cardinality.
+_CARDINALITY: dict[tuple[bool, bool], tuple[str, Callable[..., Handler]]] = {
+    (False, False): ("unary_unary", grpc.unary_unary_rpc_method_handler),
+    (False, True): ("unary_stream", grpc.unary_stream_rpc_method_handler),
+    (True, False): ("stream_unary", grpc.stream_unary_rpc_method_handler),
+    (True, True): ("stream_stream", grpc.stream_stream_rpc_method_handler),
+}
+
+
+def _methods_of(service: Any) -> list[str]:
+    return [f"/{service.full_name}/{m.name}" for m in service.methods]
+
+
+def _bearer(metadata: Iterable[tuple[str, Any]]) -> str:
+    for key, value in metadata:
+        if key == "authorization":
+            scheme, _, token = str(value).partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+            raise Unauthenticated(
+                "token rejected: `authorization` must be `Bearer <token>`", reason="TOKEN_MALFORMED"
+            )
+    raise Unauthenticated(
+        "token missing: send metadata `authorization: Bearer <token>`", reason="TOKEN_MISSING"
+    )
+
+
+def _denying(handler: Handler, error: RegistryError, caller: str, method: str) -> Handler:
+    """A handler shaped like `handler` that logs the denial and ends the call with `error`."""
+
+    async def deny(request: Any, context: Context) -> None:
+        log.warning(
+            "auth denied",
+            extra={"caller": caller, "method": method, "reason": error.message, "peer": context.peer()},
+        )
+        await abort(context, error)
+
+    # A coroutine behavior serves every cardinality: for streaming responses grpc.aio treats it
+    # as the reader/writer style, and the abort happens before any message is read or written.
+    _, factory = _CARDINALITY[(handler.request_streaming, handler.response_streaming)]
+    return factory(deny)
+
+
+class _ExpiryGuard:
+    """Ends one stream with UNAUTHENTICATED when its token expires.
+
+    The timer cancels the RPC task only while the task is inside the servicer's code (`guarded`),
+    where the CancelledError is ours to turn into the status. When the timer fires while grpc is
+    writing a response, the flag is seen as soon as grpc asks for the next one.
+    """
+
+    def __init__(self, expires_at: float, caller: str, method: str) -> None:
+        self.fired = False
+        self._inside = False
+        self._caller = caller
+        self._method = method
+        task = asyncio.current_task()
+        assert task is not None, "a gRPC handler always runs in a task"
+        self._task = task
+        delay = max(0.0, expires_at - time.time())
+        self._timer = asyncio.get_running_loop().call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        self.fired = True
+        if self._inside:
+            self._task.cancel()
+
+    def close(self) -> None:
+        self._timer.cancel()
+
+    async def expire(self, context: Context) -> None:
+        error = Unauthenticated(
+            "token expired during the stream; reopen it with a fresh token", reason="TOKEN_EXPIRED"
+        )
+        log.warning(
+            "auth denied",
+            extra={
+                "caller": self._caller,
+                "method": self._method,
+                "reason": error.message,
+                "peer": context.peer(),
+            },
+        )
+        await abort(context, error)
+
+    async def guarded(self, awaitable: Awaitable[T], context: Context) -> T:
+        """Await servicer code; if the token expires meanwhile, end the call with UNAUTHENTICATED."""
+        self._inside = True
+        try:
+            return await awaitable
+        except asyncio.CancelledError:
+            if not self.fired:
+                raise
+            self._task.uncancel()
+            await self.expire(context)
+            raise  # not reached: expire() aborts
+        finally:
+            self._inside = False
+
+
+def _expiring(handler: Handler, expires_at: float, caller: str, method: str) -> Handler:
+    """`handler` with its streaming behavior ended by `_ExpiryGuard` at `expires_at`."""
+    attribute, factory = _CARDINALITY[(handler.request_streaming, handler.response_streaming)]
+    behavior = getattr(handler, attribute)
+
+    if inspect.isasyncgenfunction(behavior):
+
+        async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+            guard = _ExpiryGuard(expires_at, caller, method)
+            responses = behavior(request, context)
+            try:
+                while True:
+                    try:
+                        response = await guard.guarded(anext(responses), context)
+                    except StopAsyncIteration:
+                        return
+                    yield response
+                    if guard.fired:
+                        await guard.expire(context)
+            finally:
+                guard.close()
+                await responses.aclose()
+
+        wrapped: Callable[..., Any] = stream
+    else:
+
+        async def call(request: Any, context: Context) -> Any:
+            guard = _ExpiryGuard(expires_at, caller, method)
+            try:
+                return await guard.guarded(behavior(request, context), context)
+            finally:
+                guard.close()
+
+        wrapped = call
+    return factory(wrapped, handler.request_deserializer, handler.response_serializer)
+
+
+class AuthInterceptor(_Interceptor):
+    """Authenticates every call except the public groups, and enforces METHOD_RULES."""
+
+    def __init__(self, verifier: Verifier, public_groups: Iterable[str] = ("health", "reflection")) -> None:
+        self.verifier = verifier
+        public = set(public_groups)
+        self._public = frozenset(m for g in public for m in _methods_of(PUBLIC_GROUPS[g]))
+        closed = {
+            m: Rule.AUTHENTICATED
+            for g in PUBLIC_GROUPS.keys() - public
+            for m in _methods_of(PUBLIC_GROUPS[g])
+        }
+        self._rules: dict[str, Rule] = {**METHOD_RULES, **closed}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler:
+        method = handler_call_details.method
+        if method in self._public:
+            set_current_call(ANONYMOUS, method)
+            return await continuation(handler_call_details)
+        handler = await continuation(handler_call_details)
+        if handler is None:  # unknown method: grpc answers UNIMPLEMENTED
+            return handler
+        try:
+            identity = self.verifier.verify(_bearer(handler_call_details.invocation_metadata))
+        except Unauthenticated as error:
+            return _denying(handler, error, "-", method)
+        denial = method_denial(identity, self._rules.get(method))
+        if denial is not None:
+            return _denying(handler, PermissionDenied(denial), identity.service, method)
+        set_current_call(identity, method)
+        if handler.request_streaming or handler.response_streaming:
+            return _expiring(handler, identity.expires_at + self.verifier.leeway, identity.service, method)
+        return handler
+
+
+def build_interceptor(config: Config) -> AuthInterceptor | None:
+    """The interceptor for `config`, or None when auth is off (said loudly in the log).
+
+    With auth on this loads the keys, creating the data-dir secret on first start, and logs how
+    to mint a token for this registry.
+    """
+    if config.auth_mode == "off":
+        if config.binds_loopback:
+            log.warning("auth is OFF: every local caller may act as any service")
+        else:
+            log.critical(
+                "AUTH IS OFF ON A NON-LOOPBACK ADDRESS (--insecure): anyone who can reach this port "
+                "may register, deregister and heartbeat as any service",
+                extra={"host": config.host},
+            )
+        return None
+    verifier = Verifier.from_config(config, create_secret=True)
+    mint = "registry token create --service NAME --scope discover --ttl 1h"
+    if verifier.keys.hs_secret is None:
+        mint += " --private-key KEY.pem --kid KID"
+    elif not (config.jwt_secret or config.jwt_secret_file):
+        mint += f" --db-path {config.db_path}"
+    log.info(
+        "auth is on (JWT)",
+        extra={"keys": verifier.keys.describe(), "audience": config.jwt_audience, "mint_a_token": mint},
+    )
+    return AuthInterceptor(verifier, split_list(config.auth_public_methods))

@@ -1,0 +1,117 @@
+"""Scopes: what a token may do beyond acting as its own service.
+
+A token's `scope` claim is a space-separated list (RFC 8693 style). Recognised scopes:
+
+- `discover`: read the catalog (get, list, lookup, watch, health views);
+- `send:<service>` / `send:*`: relay commands to one service or to any;
+- `publish:<pattern>` / `subscribe:<pattern>`: events on topics matching an AMQP-style pattern,
+  where `*` matches exactly one dot-separated segment and `#` matches zero or more;
+- `admin`: everything, including acting on instances of other services.
+
+Anything else is ignored rather than refused, so a token minted for a newer registry (or shared
+with other systems) still works here with the rights this registry understands. A missing scope
+denies. Topics and patterns are bounded so that matching cost is bounded too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+DISCOVER = "discover"
+ADMIN = "admin"
+SEND = "send"
+PUBLISH = "publish"
+SUBSCRIBE = "subscribe"
+
+MAX_SCOPES = 64
+"""Scopes read from one token; the rest are ignored (the token itself is bounded to 4 KiB)."""
+MAX_PATTERN_SEGMENTS = 16
+"""Segments in a topic or topic pattern."""
+
+SERVICE_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+"""An RFC 1035 label, the rule Instance.service_name follows (instance.proto)."""
+_SEGMENT = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
+
+
+def is_service_name(value: str) -> bool:
+    return bool(SERVICE_NAME.match(value))
+
+
+def _is_pattern(value: str) -> bool:
+    segments = value.split(".")
+    return len(segments) <= MAX_PATTERN_SEGMENTS and all(
+        s in ("*", "#") or _SEGMENT.match(s) for s in segments
+    )
+
+
+def _recognised(scope: str) -> bool:
+    if scope in (DISCOVER, ADMIN):
+        return True
+    kind, sep, target = scope.partition(":")
+    if not sep:
+        return False
+    if kind == SEND:
+        return target == "*" or is_service_name(target)
+    if kind in (PUBLISH, SUBSCRIBE):
+        return _is_pattern(target)
+    return False
+
+
+def parse(claim: object) -> frozenset[str]:
+    """The recognised scopes of a `scope` claim; anything unrecognised (or a non-string) is dropped."""
+    if not isinstance(claim, str):
+        return frozenset()
+    return frozenset(s for s in claim.split()[:MAX_SCOPES] if _recognised(s))
+
+
+def unrecognised(claim: str) -> list[str]:
+    """The scopes `parse` would drop, so tooling can warn before minting a useless token."""
+    kept = parse(claim)
+    return [s for s in claim.split() if s not in kept]
+
+
+def covers(granted: str, requested: str) -> bool:
+    """Whether every topic matching `requested` also matches the `granted` pattern.
+
+    With a plain topic as `requested` this is ordinary AMQP matching (`*` one segment, `#` zero or
+    more); with a pattern it asks whether a subscription is inside what the scope grants, so
+    `subscribe:orders.*` allows subscribing to `orders.created` and `orders.*` but not `orders.#`.
+    """
+    return _covers(tuple(granted.split(".")), tuple(requested.split(".")))
+
+
+@lru_cache(maxsize=4096)
+def _covers(granted: tuple[str, ...], requested: tuple[str, ...]) -> bool:
+    # Memoised on suffixes, so even a pattern of many `#` costs at most segments^2 steps.
+    if not granted:
+        return not requested
+    head, rest = granted[0], granted[1:]
+    if head == "#":
+        return any(_covers(rest, requested[i:]) for i in range(len(requested) + 1))
+    if not requested or requested[0] == "#":
+        return False
+    return head in ("*", requested[0]) and _covers(rest, requested[1:])
+
+
+def _targets(granted: Iterable[str], kind: str) -> list[str]:
+    prefix = kind + ":"
+    return [s[len(prefix) :] for s in granted if s.startswith(prefix)]
+
+
+def grants(granted: frozenset[str], kind: str) -> bool:
+    """Whether any scope of this kind (`send`, `publish`, `subscribe`) is granted, for any target."""
+    return ADMIN in granted or bool(_targets(granted, kind))
+
+
+def allows_send(granted: frozenset[str], service: str) -> bool:
+    return ADMIN in granted or any(t in ("*", service) for t in _targets(granted, SEND))
+
+
+def allows_publish(granted: frozenset[str], topic: str) -> bool:
+    return ADMIN in granted or any(covers(p, topic) for p in _targets(granted, PUBLISH))
+
+
+def allows_subscribe(granted: frozenset[str], pattern: str) -> bool:
+    return ADMIN in granted or any(covers(p, pattern) for p in _targets(granted, SUBSCRIBE))

@@ -1,0 +1,157 @@
+"""Token verification: a bearer JWT in, a verified `Identity` out, or `Unauthenticated` saying why.
+
+The allow-list is per key, not per token: the header's `alg` only picks which of our keys to try,
+and each key verifies exactly one algorithm. HS256 is checked with the shared secret and nothing
+else, asymmetric algorithms with the JWKS key named by `kid` and nothing else. So `alg: none` is
+refused, and the classic confusion attack (an HS256 token whose HMAC key is our RSA public key) is
+checked against the shared secret and fails.
+
+Required claims: `exp`, `aud` (equal to, or a list containing, the registry audience) and `sub`
+(a service name). `nbf` and `iat` are honoured when present; all times get the configured leeway.
+`iss` must be in the allow-list when one is configured. Error messages name the rule that failed
+and never include the token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from types import MappingProxyType
+from typing import Any
+
+import jwt
+
+from registry.auth import scopes
+from registry.auth.identity import Identity
+from registry.auth.keys import ASYMMETRIC_ALGORITHMS, HS256, KeyRing, load_keys
+from registry.config import Config, split_list
+from registry.core.errors import Unauthenticated
+
+CACHE_SIZE = 1024
+"""Verified tokens remembered, least recently used first out. A service reuses its token for many
+calls, and a signature check costs far more than the Lookup it guards."""
+
+MAX_TOKEN_BYTES = 4096
+"""Longest accepted token. Real ones are well under 2 KiB, and gRPC itself starts refusing request
+metadata above 8 KiB in all (RESOURCE_EXHAUSTED, without our error details), so a limit below
+that gives a clear UNAUTHENTICATED for an oversized token instead."""
+
+ALLOWED_ALGORITHMS = (HS256, *ASYMMETRIC_ALGORITHMS)
+
+
+def _refuse(reason: str, message: str) -> Unauthenticated:
+    return Unauthenticated(f"token rejected: {message}", reason=reason)
+
+
+class Verifier:
+    """Verifies bearer tokens against one KeyRing and the registry's claim rules."""
+
+    def __init__(
+        self, keys: KeyRing, *, audience: str, issuers: Sequence[str] = (), leeway: float = 30.0
+    ) -> None:
+        self.keys = keys
+        self.audience = audience
+        self.issuers = tuple(issuers)
+        self.leeway = leeway
+        self._required = ["exp", "aud", "sub", *(["iss"] if self.issuers else [])]
+        self._cache: OrderedDict[str, Identity] = OrderedDict()
+        self._cache_generation = 0
+
+    @classmethod
+    def from_config(cls, config: Config, *, create_secret: bool) -> Verifier:
+        return cls(
+            load_keys(config, create_secret=create_secret),
+            audience=config.jwt_audience,
+            issuers=split_list(config.jwt_issuers),
+            leeway=config.jwt_leeway_seconds,
+        )
+
+    def verify(self, token: str) -> Identity:
+        """The identity `token` proves, from the cache when this exact token was verified before.
+
+        A cached result is used only while the token is unexpired and the JWKS has not been
+        reloaded since (a reload may have removed its key); everything else about a token is
+        fixed by its bytes and the registry's configuration.
+        """
+        generation = self.keys.jwks.refresh() if self.keys.jwks is not None else 0
+        if generation != self._cache_generation:
+            self._cache.clear()
+            self._cache_generation = generation
+        identity = self._cache.pop(token, None)
+        if identity is None or time.time() >= identity.expires_at + self.leeway:
+            identity = self._verify(token)  # an expired token fails here with the usual reason
+        self._cache[token] = identity  # (re)inserted last: the most recently used
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return identity
+
+    def _verify(self, token: str) -> Identity:
+        if len(token) > MAX_TOKEN_BYTES:
+            raise _refuse("TOKEN_MALFORMED", f"longer than {MAX_TOKEN_BYTES} bytes")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise _refuse("TOKEN_MALFORMED", "not a compact JWS (header.payload.signature)") from exc
+        key, algorithm = self._key_for(header)
+        payload = self._decode(token, key, algorithm)
+        subject = payload["sub"]
+        if not isinstance(subject, str) or not scopes.is_service_name(subject):
+            raise _refuse("TOKEN_SUBJECT_INVALID", "`sub` must be a service name (an RFC 1035 label)")
+        return Identity(
+            service=subject,
+            scopes=scopes.parse(payload.get("scope")),
+            expires_at=float(payload["exp"]),
+            claims=MappingProxyType(payload),
+        )
+
+    def _key_for(self, header: dict[str, Any]) -> tuple[Any, str]:
+        algorithm = header.get("alg")
+        if algorithm == HS256:
+            if self.keys.hs_secret is None:
+                raise _refuse(
+                    "TOKEN_ALGORITHM_REFUSED", "HS256 is not accepted: no shared secret is configured"
+                )
+            return self.keys.hs_secret, HS256
+        if algorithm in ASYMMETRIC_ALGORITHMS:
+            if self.keys.jwks is None:
+                raise _refuse(
+                    "TOKEN_ALGORITHM_REFUSED", f"{algorithm} is not accepted: no JWKS is configured"
+                )
+            kid = header.get("kid")
+            found = self.keys.jwks.get(kid) if isinstance(kid, str) else None
+            if found is None:
+                raise _refuse("TOKEN_KEY_UNKNOWN", "`kid` names no key in the registry's JWKS")
+            if found.algorithm != algorithm:
+                raise _refuse("TOKEN_ALGORITHM_REFUSED", f"key {found.kid!r} verifies {found.algorithm} only")
+            return found.key, algorithm
+        shown = algorithm if isinstance(algorithm, str) and len(algorithm) <= 16 else "?"
+        allowed = ", ".join(ALLOWED_ALGORITHMS)
+        raise _refuse("TOKEN_ALGORITHM_REFUSED", f"algorithm {shown!r} is not allowed (allowed: {allowed})")
+
+    def _decode(self, token: str, key: Any, algorithm: str) -> dict[str, Any]:
+        try:
+            payload: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=self.audience,
+                issuer=self.issuers or None,
+                leeway=self.leeway,
+                options={"require": self._required},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise _refuse("TOKEN_EXPIRED", "expired (`exp` is past)") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise _refuse("TOKEN_NOT_YET_VALID", "not yet valid (`nbf` or `iat` is in the future)") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise _refuse("TOKEN_CLAIM_MISSING", f"the `{exc.claim}` claim is required") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise _refuse("TOKEN_AUDIENCE_INVALID", f"`aud` must be {self.audience!r}") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise _refuse("TOKEN_ISSUER_INVALID", "`iss` is not an accepted issuer") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise _refuse("TOKEN_SIGNATURE_INVALID", "signature does not verify") from exc
+        except jwt.PyJWTError as exc:
+            raise _refuse("TOKEN_INVALID", "malformed claims (exp, nbf, iat must be numbers)") from exc
+        return payload

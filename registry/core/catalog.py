@@ -1,0 +1,449 @@
+"""The catalog: every registered instance in memory, the revision counter, and the write paths.
+
+Memory is the read path (Lookup, List, Watch never touch the store); the store is the durable
+truth the catalog is rebuilt from at start. Three rules keep the two and the watchers in step:
+
+- Registrations and removals take one lock, await the store first (an acknowledged
+  registration is a kept one), then allocate the revision, apply the change to memory and
+  publish it in one synchronous step. Store order, memory order and revision order agree, and a
+  change is never visible before it is durable.
+- Status changes (the liveness engine's only write) are synchronous and in memory: a revision,
+  the memory update and the watch event, nothing else. A writer task persists them in batches
+  every `persist_interval`, coalesced per instance; a failed batch is logged and retried.
+- Revisions are never reused, even across a crash. The counter starts at the store's revision
+  ceiling, and revisions are reserved in blocks by raising the ceiling ahead of use (hi-lo), so
+  the counter itself is never written per change. A registration waits for a reservation when
+  the block is used up; a status change cannot wait, so the writer refills the block once half
+  of it is used, far ahead of any realistic burst.
+
+After a restart every instance is UNKNOWN (until its heartbeat stream returns): the registry
+cannot know what happened while it was down. That is not a watch event; watchers from before
+the restart resume with a fresh snapshot because their revision is below the new start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from itertools import islice
+from types import MappingProxyType
+from typing import Generic, TypeVar
+
+from registry.core import paging, validation
+from registry.core.errors import NotFound, ResourceExhausted, Unavailable
+from registry.core.lookup import Indexed, LookupQuery, order, select
+from registry.core.model import (
+    SERVING_STATUSES,
+    Change,
+    ChangeType,
+    HealthStatus,
+    Instance,
+    InstanceKey,
+    Registration,
+)
+from registry.core.watch import Watcher, WatchHub
+from registry.store.base import Store
+
+log = logging.getLogger(__name__)
+
+REVISION_BLOCK = 100_000
+"""Revisions reserved per write of the revision ceiling."""
+
+T = TypeVar("T")
+
+_EMPTY: Mapping[str, Instance] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSummary:
+    service_name: str
+    instance_count: int
+    serving_count: int
+    """Instances in SERVING_STATUSES, the ones lookups return by default."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_page_token: str
+    """Empty on the last page."""
+    revision: int
+
+
+class _Service:
+    """One service's instances and the indexes over them, kept up to date on every change."""
+
+    __slots__ = ("_ordered", "ids", "indexed", "instances", "serving")
+
+    def __init__(self) -> None:
+        self.instances: dict[str, Instance] = {}
+        self.indexed: dict[str, Indexed] = {}
+        self.ids: list[str] = []
+        """Instance ids, sorted: keyset pagination and ordered snapshots without sorting."""
+        self.serving = 0
+        self._ordered: list[Indexed] | None = None
+
+    def put(self, instance: Instance) -> None:
+        instance_id = instance.instance_id
+        previous = self.instances.get(instance_id)
+        if previous is None:
+            insort(self.ids, instance_id)
+        else:
+            self.serving -= previous.status in SERVING_STATUSES
+        if previous is not None and previous.registration is instance.registration:
+            self.indexed[instance_id].instance = instance  # status only: the order still holds
+        else:
+            self.indexed[instance_id] = Indexed(instance)
+            self._ordered = None
+        self.instances[instance_id] = instance
+        self.serving += instance.status in SERVING_STATUSES
+
+    def remove(self, instance_id: str) -> None:
+        del self.ids[bisect_left(self.ids, instance_id)]
+        del self.indexed[instance_id]
+        self.serving -= self.instances.pop(instance_id).status in SERVING_STATUSES
+        self._ordered = None
+
+    def ordered(self) -> list[Indexed]:
+        if self._ordered is None:
+            self._ordered = order(list(self.indexed.values()))
+        return self._ordered
+
+
+class Catalog:
+    """See the module docstring. Call `start` before use and `close` at the end."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        history_limit: int,
+        watcher_buffer: int,
+        max_watchers: int,
+        max_instances: int,
+        persist_interval: float,
+        clock: Callable[[], float] = time.time,
+        revision_block: int = REVISION_BLOCK,
+    ) -> None:
+        self._store = store
+        self._max_instances = max_instances
+        self._persist_interval = persist_interval
+        self._clock = clock
+        self._revision_block = revision_block
+        self._hub = WatchHub(history_limit=history_limit, buffer=watcher_buffer, max_watchers=max_watchers)
+        self._services: dict[str, _Service] = {}
+        self._service_names: list[str] = []
+        self._count = 0
+        self._revision = 0
+        self._durable_ceiling = 0
+        self._lock = asyncio.Lock()
+        self._pending: dict[InstanceKey, Instance] = {}
+        self._dirty = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[Change], None]] = []
+        self._closed = False
+
+    # ----------------------------------------------------------------- life cycle
+
+    async def start(self) -> None:
+        """Load the store (every instance UNKNOWN), reserve revisions, start the writer."""
+        state = await self._store.open()
+        now = self._clock()
+        for stored in state.instances:
+            self._put(_unknown(stored, now))
+        self._revision = self._durable_ceiling = state.revision_ceiling
+        async with self._lock:
+            await self._flush_locked()
+        self._hub.open(self._revision)
+        self._writer = asyncio.create_task(self._write_loop(), name="catalog-writer")
+        log.info("catalog loaded", extra={"instances": self._count, "revision": self._revision})
+
+    def end_watches(self) -> None:
+        """End every watch with UNAVAILABLE so clients reconnect (elsewhere, or after a restart)
+        and resume; refuse new ones."""
+        self._hub.end_all(Unavailable("registry shutting down", reason="SHUTTING_DOWN"))
+
+    async def close(self) -> None:
+        """End watches, persist pending status changes, close the store. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self.end_watches()
+        if self._writer is not None:
+            self._stopping.set()
+            self._dirty.set()
+            await self._writer
+        await self._store.close()
+
+    # ----------------------------------------------------------------- reads
+
+    @property
+    def revision(self) -> int:
+        """The revision of the last change (or the start revision)."""
+        return self._revision
+
+    def find(self, key: InstanceKey) -> Instance | None:
+        service = self._services.get(key[0])
+        return None if service is None else service.instances.get(key[1])
+
+    def get(self, key: InstanceKey) -> Instance:
+        instance = self.find(key)
+        if instance is None:
+            raise NotFound(f"instance {key[1]!r} of service {key[0]!r} is not registered")
+        return instance
+
+    def instances_of(self, service_name: str) -> Mapping[str, Instance]:
+        """A read-only live view of one service's instances by id, O(1)."""
+        service = self._services.get(service_name)
+        return _EMPTY if service is None else MappingProxyType(service.instances)
+
+    def snapshot(self, service_names: frozenset[str] = frozenset()) -> list[Instance]:
+        """Current instances of these services (all when empty), in (service, id) order."""
+        names = sorted(service_names) if service_names else self._service_names
+        found: list[Instance] = []
+        for name in names:
+            service = self._services.get(name)
+            if service is not None:
+                found.extend(service.instances[i] for i in service.ids)
+        return found
+
+    def lookup(self, query: LookupQuery) -> tuple[list[Instance], int]:
+        """Matching instances of one service (see `registry.core.lookup`) and the revision."""
+        validation.lookup_query(query)
+        service = self._services.get(query.service_name)
+        # select() even for an unknown service: a malformed constraint is refused either way.
+        return select(query, service.ordered() if service is not None else ()), self._revision
+
+    def list_services(self, page_size: int, page_token: str) -> Page[ServiceSummary]:
+        size = validation.page_size(page_size)
+        after = paging.decode(page_token, "services", 1)
+        names = self._service_names
+        first = bisect_right(names, after[0]) if after else 0
+        chosen = names[first : first + size]
+        services = self._services
+        items = [ServiceSummary(n, len(services[n].instances), services[n].serving) for n in chosen]
+        more = first + size < len(names)
+        token = paging.encode((chosen[-1],), "services") if more else ""
+        return Page(items, token, self._revision)
+
+    def list_instances(self, service_name: str, page_size: int, page_token: str) -> Page[Instance]:
+        """Instances of one service (or all when `service_name` is empty) by (service, id)."""
+        size = validation.page_size(page_size)
+        if service_name:
+            validation.service_name(service_name, "service_name")
+        scope = f"instances:{service_name}"
+        after = paging.decode(page_token, scope, 2)
+        items = list(islice(self._instances_after(service_name, after), size + 1))
+        token = ""
+        if len(items) > size:
+            del items[size:]
+            token = paging.encode(items[-1].key, scope)
+        return Page(items, token, self._revision)
+
+    def _instances_after(self, service_name: str, after: tuple[str, ...] | None) -> Iterator[Instance]:
+        if service_name:
+            names = [service_name] if service_name in self._services else []
+        else:
+            names = self._service_names
+        for index in range(bisect_left(names, after[0]) if after else 0, len(names)):
+            service = self._services[names[index]]
+            ids = service.ids
+            first = bisect_right(ids, after[1]) if after and names[index] == after[0] else 0
+            for position in range(first, len(ids)):
+                yield service.instances[ids[position]]
+
+    def watch(self, service_names: frozenset[str], after_revision: int) -> Watcher:
+        """Subscribe to changes of these services (all when empty); see `registry.core.watch`."""
+        return self._hub.subscribe(service_names, after_revision, self.snapshot)
+
+    def add_listener(self, listener: Callable[[Change], None]) -> None:
+        """Call `listener` synchronously for every change, after it is applied and published."""
+        self._listeners.append(listener)
+
+    # ----------------------------------------------------------------- writes
+
+    async def register(self, registration: Registration) -> tuple[Instance, bool]:
+        """Create or update an instance; True when created. An equal registration is a no-op."""
+        registration = validation.registration(registration)
+        key = registration.key
+        async with self._lock:
+            current = self.find(key)
+            if current is not None and current.registration == registration:
+                return current, False
+            if current is None and self._count >= self._max_instances:
+                raise ResourceExhausted(
+                    f"the registry holds its maximum of {self._max_instances} instances",
+                    reason="TOO_MANY_INSTANCES",
+                )
+            if self._revision >= self._durable_ceiling:
+                await self._flush_locked()
+            now = self._clock()
+            written = _registered(registration, current, now, self._revision + 1)
+            await self._store.put_instance(written)
+            # A status change may have run during the write, taking a revision and moving the
+            # status on: build what memory gets from the state as it is now.
+            current = self.find(key)
+            revision = self._next_revision()
+            instance = _registered(registration, current, now, revision)
+            self._apply(
+                Change(ChangeType.ADDED if current is None else ChangeType.UPDATED, instance, revision)
+            )
+            if instance != written:
+                await self._correct(written, instance)
+        log.info(
+            "registered",
+            extra={"service": key[0], "instance": key[1], "revision": revision, "new": current is None},
+        )
+        return instance, current is None
+
+    async def _correct(self, written: Instance, instance: Instance) -> None:
+        """Make the store match memory after a registration raced a status change."""
+        if written.create_revision == instance.create_revision:
+            self._queue_state(instance)  # only state columns differ: the batch writer fixes them
+            return
+        # The store's batches match rows by create_revision, so the row itself must be fixed.
+        try:
+            await self._store.put_instance(instance)
+        except Exception:
+            log.exception("could not correct the stored revision", extra={"instance": instance.key})
+
+    async def deregister(self, key: InstanceKey) -> int:
+        """Remove an instance; the revision of the removal. NotFound when unknown."""
+        async with self._lock:
+            self.get(key)
+            await self._store.delete_instance(key)
+            instance = self.get(key)  # as it is now: its status may have changed meanwhile
+            revision = self._next_revision()
+            self._pending.pop(key, None)
+            self._apply(Change(ChangeType.REMOVED, instance, revision))
+        log.info("deregistered", extra={"service": key[0], "instance": key[1], "revision": revision})
+        return revision
+
+    def set_status(self, key: InstanceKey, status: HealthStatus) -> Change | None:
+        """Change an instance's status in memory now, persist it in the next batch. None when
+        the instance is unknown or already has this status."""
+        current = self.find(key)
+        if current is None or current.status == status:
+            return None
+        revision = self._next_revision()
+        instance = Instance(
+            current.registration,
+            status,
+            current.create_time,
+            current.update_time,
+            self._clock(),
+            current.create_revision,
+            revision,
+        )
+        change = Change(ChangeType.STATUS_CHANGED, instance, revision, current.status)
+        self._apply(change)
+        self._queue_state(instance)
+        return change
+
+    # ----------------------------------------------------------------- internals
+
+    def _next_revision(self) -> int:
+        self._revision += 1
+        if self._durable_ceiling - self._revision <= self._revision_block // 2:
+            self._dirty.set()  # the writer reserves the next block
+        return self._revision
+
+    def _apply(self, change: Change) -> None:
+        if change.type is ChangeType.REMOVED:
+            self._remove(change.instance.key)
+        else:
+            self._put(change.instance)
+        self._hub.publish(change)
+        for listener in self._listeners:
+            try:
+                listener(change)
+            except Exception:
+                log.exception("catalog listener failed", extra={"listener": repr(listener)})
+
+    def _put(self, instance: Instance) -> None:
+        name = instance.service_name
+        service = self._services.get(name)
+        if service is None:
+            service = self._services[name] = _Service()
+            insort(self._service_names, name)
+        count = len(service.instances)
+        service.put(instance)
+        self._count += len(service.instances) - count
+
+    def _remove(self, key: InstanceKey) -> None:
+        service = self._services[key[0]]
+        service.remove(key[1])
+        self._count -= 1
+        if not service.instances:
+            del self._services[key[0]]
+            del self._service_names[bisect_left(self._service_names, key[0])]
+
+    def _queue_state(self, instance: Instance) -> None:
+        self._pending[instance.key] = instance
+        self._dirty.set()
+
+    async def _write_loop(self) -> None:
+        while not self._stopping.is_set():
+            await self._dirty.wait()
+            with suppress(TimeoutError):
+                async with asyncio.timeout(self._persist_interval):
+                    await self._stopping.wait()
+            self._dirty.clear()
+            try:
+                async with self._lock:
+                    await self._flush_locked()
+            except Exception:
+                log.exception("persisting status changes failed; retrying at the next flush")
+                self._dirty.set()
+
+    async def _flush_locked(self) -> None:
+        """Write pending state changes and, when due, the next revision reservation."""
+        batch, self._pending = self._pending, {}
+        ceiling = self._durable_ceiling
+        if ceiling - self._revision <= self._revision_block // 2:
+            ceiling = self._revision + self._revision_block
+        if not batch and ceiling == self._durable_ceiling:
+            return
+        try:
+            await self._store.save_batch(list(batch.values()), ceiling)
+        except BaseException:
+            for key, instance in batch.items():
+                self._pending.setdefault(key, instance)  # newer changes win
+            raise
+        self._durable_ceiling = ceiling
+
+
+def _unknown(stored: Instance, now: float) -> Instance:
+    """A stored instance as a restart finds it: its status is not known any more."""
+    if stored.status == HealthStatus.UNKNOWN:
+        return stored
+    return Instance(
+        stored.registration,
+        HealthStatus.UNKNOWN,
+        stored.create_time,
+        stored.update_time,
+        now,
+        stored.create_revision,
+        stored.mod_revision,
+    )
+
+
+def _registered(registration: Registration, current: Instance | None, now: float, revision: int) -> Instance:
+    """The instance a registration makes: new, or `current` with its status and creation kept."""
+    if current is None:
+        return Instance(registration, HealthStatus.UNKNOWN, now, now, now, revision, revision)
+    return Instance(
+        registration,
+        current.status,
+        current.create_time,
+        now,
+        current.status_time,
+        current.create_revision,
+        revision,
+    )

@@ -1,0 +1,260 @@
+"""The embedded `Store`: one SQLite file, one connection owned by the store, WAL journal.
+
+Durability: WAL with `synchronous=FULL`. A commit appends to the `-wal` file, and FULL makes
+SQLite fsync that file before the commit returns. So once `put_instance`, `delete_instance` or
+`save_batch` returns, the change survives a kill -9 of the registry *and* an OS crash or power
+loss (as far as the disk honours fsync; on macOS that would also need `PRAGMA fullfsync`).
+`synchronous=NORMAL` would skip the per-commit fsync and sync only at checkpoints: it survives a
+process crash, because a finished write() lives in the OS page cache, which outlives the process,
+but an OS crash or power loss could drop the last commits, i.e. registrations already
+acknowledged. FULL costs one fsync per registration, deregistration and status batch (batches
+are coalesced by the catalog), never one per heartbeat, which is why we pay it.
+
+Every write is serialised by one lock: the single connection is shared, so without it a
+`put_instance` could run inside an open `save_batch` transaction and share its fate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from registry.core.model import (
+    Dependency,
+    DependencyKind,
+    Endpoint,
+    EndpointProtocol,
+    HealthStatus,
+    HeartbeatPolicy,
+    Instance,
+    InstanceKey,
+    Registration,
+)
+from registry.store.base import StoredState
+from registry.store.migrations import apply_migrations, known_migrations
+
+MIN_SQLITE_VERSION = (3, 37, 0)
+"""STRICT tables, which the schema uses, arrived in SQLite 3.37."""
+
+BUSY_TIMEOUT_MS = 5_000
+"""How long a write waits for a lock held by another connection (a backup, an operator's shell)
+before failing, instead of failing at once."""
+
+JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
+"""The WAL file is truncated back to this size after a checkpoint, so one large batch does not
+leave a large file behind for good."""
+
+_PRAGMAS = (
+    "PRAGMA synchronous = FULL",
+    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}",
+    "PRAGMA foreign_keys = ON",
+    f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES:d}",
+)
+
+_COLUMNS = (
+    "service_name",
+    "instance_id",
+    "endpoints",
+    "version",
+    "tags",
+    "metadata",
+    "zone",
+    "weight",
+    "dependencies",
+    "heartbeat_interval",
+    "heartbeat_timeout",
+    "heartbeat_max_failures",
+    "status",
+    "create_time",
+    "update_time",
+    "status_time",
+    "create_revision",
+    "mod_revision",
+)
+
+_SELECT_INSTANCES = f"SELECT {', '.join(_COLUMNS)} FROM instances ORDER BY service_name, instance_id"
+_REPLACE_INSTANCE = (
+    f"INSERT OR REPLACE INTO instances ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + column for column in _COLUMNS)})"
+)
+_DELETE_INSTANCE = "DELETE FROM instances WHERE service_name = ? AND instance_id = ?"
+# Only the same incarnation (create_revision) and never backwards (mod_revision): a batch that
+# was built before a deregister + re-register, or before a newer put, must not overwrite it.
+_UPDATE_STATE = """
+UPDATE instances
+   SET status = :status, update_time = :update_time, status_time = :status_time,
+       mod_revision = :mod_revision
+ WHERE service_name = :service_name AND instance_id = :instance_id
+   AND create_revision = :create_revision AND mod_revision <= :mod_revision
+"""
+_SELECT_CEILING = "SELECT value FROM meta WHERE key = 'revision_ceiling'"
+_RAISE_CEILING = "UPDATE meta SET value = max(value, ?) WHERE key = 'revision_ceiling'"
+
+
+class SqliteStore:
+    """`Store` backed by the SQLite file at `path`, created and migrated by `open()`.
+
+    The folder must exist. The database is used by one store at a time; other connections
+    (backups, an operator's `sqlite3` shell) are fine, and wait at most `BUSY_TIMEOUT_MS`.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> StoredState:
+        if self._conn is not None:
+            raise RuntimeError(f"store {self.path} is already open")
+        if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
+            raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is too old; the store needs 3.37 or newer")
+        # isolation_level=None: no implicit transactions; every write below says what it means.
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await _configure(conn)
+            await apply_migrations(conn, known_migrations())
+            rows = await conn.execute_fetchall(_SELECT_INSTANCES)
+            (ceiling,) = await conn.execute_fetchall(_SELECT_CEILING)
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        return StoredState(instances=[_instance_from_row(row) for row in rows], revision_ceiling=ceiling[0])
+
+    async def put_instance(self, instance: Instance) -> None:
+        conn = self._open_connection()
+        async with self._write_lock:
+            await conn.execute(_REPLACE_INSTANCE, _row_from_instance(instance))
+
+    async def delete_instance(self, key: InstanceKey) -> None:
+        conn = self._open_connection()
+        async with self._write_lock:
+            await conn.execute(_DELETE_INSTANCE, key)
+
+    async def save_batch(self, instances: Sequence[Instance], revision_ceiling: int) -> None:
+        """Update state columns of rows still stored (UPDATE only, so a late batch cannot
+        resurrect a removed instance) and raise, never lower, the revision ceiling."""
+        conn = self._open_connection()
+        async with self._write_lock, _transaction(conn):
+            await conn.executemany(_UPDATE_STATE, [_state_from_instance(i) for i in instances])
+            await conn.execute(_RAISE_CEILING, (revision_ceiling,))
+
+    async def close(self) -> None:
+        """Close the connection; SQLite checkpoints the WAL into the main file. Idempotent."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            async with self._write_lock:
+                await conn.close()
+
+    def _open_connection(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError(f"store {self.path} is not open")
+        return self._conn
+
+
+async def _configure(conn: aiosqlite.Connection) -> None:
+    # journal_mode answers with the mode in effect: a file system without shared memory support
+    # (some network mounts) silently keeps the old one, and we would rather not start.
+    ((mode,),) = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
+    if str(mode).lower() != "wal":
+        raise RuntimeError(f"SQLite refused WAL mode (got {mode!r}); put the database on a local disk")
+    for pragma in _PRAGMAS:
+        await conn.execute(pragma)
+
+
+@asynccontextmanager
+async def _transaction(conn: aiosqlite.Connection) -> AsyncIterator[None]:
+    # IMMEDIATE takes the write lock up front, so a busy database fails at BEGIN (after
+    # busy_timeout), never half-way through the batch.
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        await conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            await conn.rollback()
+        raise
+
+
+def _to_json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _state_from_instance(instance: Instance) -> dict[str, Any]:
+    return {
+        "service_name": instance.service_name,
+        "instance_id": instance.instance_id,
+        "status": int(instance.status),
+        "create_time": instance.create_time,
+        "update_time": instance.update_time,
+        "status_time": instance.status_time,
+        "create_revision": instance.create_revision,
+        "mod_revision": instance.mod_revision,
+    }
+
+
+def _row_from_instance(instance: Instance) -> dict[str, Any]:
+    registration = instance.registration
+    policy = registration.heartbeat_policy
+    return {
+        **_state_from_instance(instance),
+        "endpoints": _to_json(
+            [
+                {"name": e.name, "host": e.host, "port": e.port, "protocol": int(e.protocol)}
+                for e in registration.endpoints
+            ]
+        ),
+        "version": registration.version,
+        "tags": _to_json(list(registration.tags)),
+        "metadata": _to_json(dict(registration.metadata)),
+        "zone": registration.zone,
+        "weight": registration.weight,
+        "dependencies": _to_json(
+            [{"service_name": d.service_name, "kind": int(d.kind)} for d in registration.dependencies]
+        ),
+        "heartbeat_interval": policy.interval,
+        "heartbeat_timeout": policy.timeout,
+        "heartbeat_max_failures": policy.max_failures,
+    }
+
+
+def _instance_from_row(row: sqlite3.Row) -> Instance:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    registration = Registration(
+        service_name=values["service_name"],
+        instance_id=values["instance_id"],
+        endpoints=tuple(
+            Endpoint(e["name"], e["host"], e["port"], EndpointProtocol(e["protocol"]))
+            for e in json.loads(values["endpoints"])
+        ),
+        version=values["version"],
+        tags=tuple(json.loads(values["tags"])),
+        metadata=json.loads(values["metadata"]),
+        zone=values["zone"],
+        weight=values["weight"],
+        dependencies=tuple(
+            Dependency(d["service_name"], DependencyKind(d["kind"]))
+            for d in json.loads(values["dependencies"])
+        ),
+        heartbeat_policy=HeartbeatPolicy(
+            interval=values["heartbeat_interval"],
+            timeout=values["heartbeat_timeout"],
+            max_failures=values["heartbeat_max_failures"],
+        ),
+    )
+    return Instance(
+        registration=registration,
+        status=HealthStatus(values["status"]),
+        create_time=values["create_time"],
+        update_time=values["update_time"],
+        status_time=values["status_time"],
+        create_revision=values["create_revision"],
+        mod_revision=values["mod_revision"],
+    )

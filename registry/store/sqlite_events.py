@@ -1,0 +1,164 @@
+"""The embedded `EventLog`: the `events` table in the registry's SQLite file (migration 0002).
+
+It has its own connection to the same file, configured exactly like the store's (WAL,
+`synchronous=FULL`): an event acknowledged by Publish survives a kill -9 and a power loss, and
+event writes never queue behind catalog writes in one connection's thread. SQLite serialises the
+two writers with its file lock (each waits at most BUSY_TIMEOUT_MS). The catalog's `SqliteStore`
+must have opened, and so migrated, the file first.
+
+Appends arrive in batches (the event bus commits everything published while the previous commit
+ran), so one fsync covers many events; count retention rides in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import aiosqlite
+
+from registry.core.messages import Envelope, MessageType, Priority
+from registry.store.base import EventBounds
+from registry.store.sqlite import _configure, _transaction
+
+_COLUMNS = (
+    "sequence",
+    "id",
+    "name",
+    "source_service",
+    "target_service",
+    "tenant_id",
+    "priority",
+    "create_time",
+    "trace_id",
+    "trace_context",
+    "idempotency_key",
+    "content_type",
+    "headers",
+    "payload",
+)
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM events"
+_INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+_ASCENDING = f"{_SELECT} WHERE sequence > ? AND sequence < ? ORDER BY sequence LIMIT ?"
+_DESCENDING = f"{_SELECT} WHERE sequence > ? AND sequence < ? ORDER BY sequence DESC LIMIT ?"
+_DELETE_BELOW = "DELETE FROM events WHERE sequence < ?"
+_DELETE_OLDER = "DELETE FROM events WHERE create_time < ?"
+_FIRST_AT = "SELECT min(sequence) FROM events WHERE create_time >= ?"
+_OLDEST = "SELECT coalesce(min(sequence), 0) FROM events"
+_NEWEST = "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'events'"
+
+
+def _to_json(mapping: Any) -> str:
+    return json.dumps(dict(mapping), ensure_ascii=False, separators=(",", ":"))
+
+
+def _row(event: Envelope) -> tuple[Any, ...]:
+    return (
+        event.sequence,
+        event.id,
+        event.name,
+        event.source_service,
+        event.target_service,
+        event.tenant_id,
+        int(event.priority),
+        event.create_time,
+        event.trace_id,
+        _to_json(event.trace_context),
+        event.idempotency_key,
+        event.content_type,
+        _to_json(event.headers),
+        event.payload,
+    )
+
+
+def _event(row: sqlite3.Row) -> Envelope:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    return Envelope(
+        type=MessageType.EVENT,
+        name=values["name"],
+        target_service=values["target_service"],
+        payload=values["payload"],
+        content_type=values["content_type"],
+        headers=MappingProxyType(json.loads(values["headers"])),
+        tenant_id=values["tenant_id"],
+        priority=Priority(values["priority"]),
+        idempotency_key=values["idempotency_key"],
+        id=values["id"],
+        source_service=values["source_service"],
+        trace_id=values["trace_id"],
+        trace_context=MappingProxyType(json.loads(values["trace_context"])),
+        create_time=values["create_time"],
+        sequence=values["sequence"],
+    )
+
+
+class SqliteEventLog:
+    """`EventLog` in the SQLite file at `path`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        """One connection: a second BEGIN while a transaction is open would fail."""
+
+    async def open(self) -> EventBounds:
+        if self._conn is not None:
+            raise RuntimeError(f"event log {self.path} is already open")
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await _configure(conn)
+            bounds = await _bounds(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        return bounds
+
+    async def append_events(self, events: Sequence[Envelope], keep_from: int) -> None:
+        conn = self._connection()
+        async with self._write_lock, _transaction(conn):
+            await conn.executemany(_INSERT, [_row(e) for e in events])
+            await conn.execute(_DELETE_BELOW, (keep_from,))
+
+    async def read_events(
+        self, after: int, before: int, limit: int, newest_first: bool = False
+    ) -> list[Envelope]:
+        # No lock: on the shared connection a read may run inside an append's open transaction,
+        # which is why callers bound `before` by the sequence they know is committed.
+        rows = await self._connection().execute_fetchall(
+            _DESCENDING if newest_first else _ASCENDING, (after, before, limit)
+        )
+        return [_event(row) for row in rows]
+
+    async def first_sequence_at(self, time: float) -> int | None:
+        ((first,),) = await self._connection().execute_fetchall(_FIRST_AT, (time,))
+        return None if first is None else int(first)
+
+    async def trim_events(self, created_before: float) -> EventBounds:
+        conn = self._connection()
+        async with self._write_lock:
+            async with _transaction(conn):
+                await conn.execute(_DELETE_OLDER, (created_before,))
+            return await _bounds(conn)
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            async with self._write_lock:
+                await conn.close()
+
+    def _connection(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError(f"event log {self.path} is not open")
+        return self._conn
+
+
+async def _bounds(conn: aiosqlite.Connection) -> EventBounds:
+    ((oldest,),) = await conn.execute_fetchall(_OLDEST)
+    ((newest,),) = await conn.execute_fetchall(_NEWEST)
+    return EventBounds(int(oldest), int(newest))

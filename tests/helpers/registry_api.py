@@ -1,0 +1,63 @@
+"""Building RegistryService requests and reading its errors, shared by the API tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from generated.registry.v1 import instance_pb2 as ipb
+from generated.registry.v1 import registry_service_pb2 as pb
+from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
+
+Stub = pb_grpc.RegistryServiceStub  # on an aio channel its methods are awaitable
+
+
+def stub(channel: grpc.aio.Channel) -> Stub:
+    return pb_grpc.RegistryServiceStub(channel)
+
+
+def endpoint(
+    port: int = 9000, host: str = "10.0.0.1", protocol: int = ipb.ENDPOINT_PROTOCOL_GRPC, name: str = ""
+) -> ipb.Endpoint:
+    return ipb.Endpoint(name=name, host=host, port=port, protocol=protocol)  # type: ignore[arg-type]
+
+
+def instance(service: str = "orders", instance_id: str = "orders-1", /, **fields: Any) -> ipb.Instance:
+    """A valid instance; keyword fields override or add to it."""
+    return ipb.Instance(
+        **{"service_name": service, "instance_id": instance_id, "endpoints": [endpoint()], **fields}
+    )
+
+
+async def register(
+    api: Stub, service: str = "orders", instance_id: str = "orders-1", /, **fields: Any
+) -> pb.RegisterResponse:
+    return await api.Register(pb.RegisterRequest(instance=instance(service, instance_id, **fields)))
+
+
+def bad_request_fields(error: grpc.aio.AioRpcError) -> list[str]:
+    """The field paths of the google.rpc.BadRequest detail of a failed call."""
+    status = rpc_status.from_call(error)
+    assert status is not None, "no rich status in the trailers"
+    fields = []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad_request = error_details_pb2.BadRequest()
+            detail.Unpack(bad_request)
+            fields.extend(v.field for v in bad_request.field_violations)
+    return fields
+
+
+def error_reason(error: grpc.aio.AioRpcError) -> str:
+    """google.rpc.ErrorInfo.reason of a failed call."""
+    status = rpc_status.from_call(error)
+    assert status is not None, "no rich status in the trailers"
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info.reason
+    raise AssertionError("no ErrorInfo detail")

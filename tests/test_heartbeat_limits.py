@@ -1,0 +1,156 @@
+"""Every way a Heartbeat stream can be refused: order of messages, ownership, rate, caps, input."""
+
+from __future__ import annotations
+
+import grpc
+
+from generated.registry.v1 import heartbeat_service_pb2 as hb
+from tests.conftest import StartRegistry
+from tests.helpers.heartbeats import (
+    CRITICAL,
+    HEALTHY,
+    BeatStream,
+    Watch,
+    bound_stream,
+    health_of,
+    policy,
+    status_is,
+)
+from tests.helpers.registry_api import bad_request_fields, error_reason, register, stub
+
+
+async def test_the_first_message_must_be_bind(channel: grpc.aio.Channel) -> None:
+    await register(stub(channel), "orders", "orders-1")
+    stream = BeatStream(channel)
+    stream.send(hb.HeartbeatRequest(beat=hb.Beat(sequence=1)))
+    error = await stream.error()
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert bad_request_fields(error) == ["bind"]
+
+
+async def test_bind_checks_the_names(channel: grpc.aio.Channel) -> None:
+    stream = BeatStream(channel)
+    stream.send(hb.HeartbeatRequest(bind=hb.HeartbeatBind(service_name="Not_A_Service", instance_id="x")))
+    error = await stream.error()
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert bad_request_fields(error) == ["bind.service_name"]
+
+
+async def test_an_unregistered_instance_is_told_to_register_again(channel: grpc.aio.Channel) -> None:
+    stream = BeatStream(channel)
+    stream.send(hb.HeartbeatRequest(bind=hb.HeartbeatBind(service_name="orders", instance_id="ghost")))
+    directive = (await stream.read()).directive
+    error = await stream.error()
+    assert directive.type == hb.DIRECTIVE_TYPE_REREGISTER
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    assert error_reason(error) == "INSTANCE_NOT_FOUND"
+
+
+async def test_a_second_stream_for_a_bound_instance_is_refused(channel: grpc.aio.Channel) -> None:
+    await register(stub(channel), "orders", "orders-1", heartbeat_policy=policy(1, 10))
+    first = await bound_stream(channel, "orders-1")
+    second = BeatStream(channel)
+    second.send(hb.HeartbeatRequest(bind=hb.HeartbeatBind(service_name="orders", instance_id="orders-1")))
+    error = await second.error()
+    ack = await first.beat()  # the holder is untouched
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_reason(error) == "INSTANCE_ALREADY_BOUND"
+    assert ack.status == HEALTHY
+
+
+async def test_take_over_ends_the_old_stream_without_a_status_change(start_registry: StartRegistry) -> None:
+    registry = await start_registry(startup_grace_seconds=0)
+    async with grpc.aio.insecure_channel(registry.address) as channel:
+        api = stub(channel)
+        await register(api, "orders", "orders-1", heartbeat_policy=policy(1, 10))
+        old = await bound_stream(channel, "orders-1")
+        watch = await Watch(api).start()
+        new = BeatStream(channel)
+        bound = await new.bind("orders-1", take_over=True)
+        error = await old.error()
+        ack = await new.beat()
+        health = await health_of(channel, "orders-1")
+        watch.stop()
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_reason(error) == "STREAM_TAKEN_OVER"
+    assert bound.status == HEALTHY
+    assert ack.status == HEALTHY
+    assert health.stream_connected
+    assert watch.seen == []
+
+
+async def test_beats_faster_than_four_per_interval_are_refused(start_registry: StartRegistry) -> None:
+    registry = await start_registry(startup_grace_seconds=0)
+    async with grpc.aio.insecure_channel(registry.address) as channel:
+        api = stub(channel)
+        await register(api, "orders", "orders-1", heartbeat_policy=policy(10, 60))
+        watch = await Watch(api).start()
+        stream = BeatStream(channel)
+        await stream.bind("orders-1")
+        acks = [await stream.beat() for _ in range(8)]  # the burst allowance
+        stream.sequence += 1
+        stream.send(hb.HeartbeatRequest(beat=hb.Beat(sequence=stream.sequence)))
+        error = await stream.error()
+        await watch.next(status_is("orders-1", CRITICAL))  # a stream cut for abuse is a broken stream
+        watch.stop()
+    assert [a.sequence for a in acks] == list(range(1, 9))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error_reason(error) == "HEARTBEAT_TOO_FAST"
+
+
+async def test_open_streams_are_capped(start_registry: StartRegistry) -> None:
+    registry = await start_registry(max_heartbeat_streams=2)
+    async with grpc.aio.insecure_channel(registry.address) as channel:
+        api = stub(channel)
+        for n in (1, 2, 3):
+            await register(api, "orders", f"orders-{n}", heartbeat_policy=policy(1, 10))
+        first = await bound_stream(channel, "orders-1")
+        second = await bound_stream(channel, "orders-2")
+        third = BeatStream(channel)
+        third.send(hb.HeartbeatRequest(bind=hb.HeartbeatBind(service_name="orders", instance_id="orders-3")))
+        error = await third.error()
+        first.goodbye(hb.GOODBYE_REASON_STOP)
+        assert await first.call.read() is grpc.aio.EOF
+        fourth = await bound_stream(channel, "orders-3")  # a slot is free again
+        ack = await fourth.beat()
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error_reason(error) == "TOO_MANY_STREAMS"
+    assert ack.status == HEALTHY
+    second.close()
+
+
+async def test_a_sequence_that_does_not_increase_is_refused(channel: grpc.aio.Channel) -> None:
+    await register(stub(channel), "orders", "orders-1", heartbeat_policy=policy(1, 10))
+    stream = await bound_stream(channel, "orders-1")
+    stream.send(hb.HeartbeatRequest(beat=hb.Beat(sequence=stream.sequence)))  # a repeat
+    error = await stream.error()
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert bad_request_fields(error) == ["beat.sequence"]
+
+
+async def test_a_second_bind_on_a_bound_stream_is_refused(channel: grpc.aio.Channel) -> None:
+    await register(stub(channel), "orders", "orders-1", heartbeat_policy=policy(1, 10))
+    stream = await bound_stream(channel, "orders-1")
+    stream.send(hb.HeartbeatRequest(bind=hb.HeartbeatBind(service_name="orders", instance_id="orders-1")))
+    error = await stream.error()
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert bad_request_fields(error) == ["bind"]
+
+
+async def test_load_reports_are_bounded(channel: grpc.aio.Channel) -> None:
+    await register(stub(channel), "orders", "orders-1", heartbeat_policy=policy(1, 10))
+    stream = await bound_stream(channel, "orders-1")
+    load = hb.Load(gauges={f"g{n}": float(n) for n in range(17)})
+    stream.send(hb.HeartbeatRequest(beat=hb.Beat(sequence=stream.sequence + 1, load=load)))
+    error = await stream.error()
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert bad_request_fields(error) == ["beat.load.gauges"]
+
+
+async def test_a_goodbye_needs_a_reason(channel: grpc.aio.Channel) -> None:
+    await register(stub(channel), "orders", "orders-1", heartbeat_policy=policy(1, 10))
+    stream = await bound_stream(channel, "orders-1")
+    stream.goodbye(hb.GOODBYE_REASON_UNSPECIFIED)
+    error = await stream.error()
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert bad_request_fields(error) == ["goodbye.reason"]
