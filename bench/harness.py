@@ -12,11 +12,13 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -61,9 +63,12 @@ class Child:
 
 
 @contextmanager
-def child(args: Sequence[str], ready: str, env: dict[str, str] | None = None) -> Iterator[Child]:
+def child(
+    args: Sequence[str], ready: str, env: dict[str, str] | None = None, *, read_output: bool = False
+) -> Iterator[Child]:
     """Run `python args...`, wait until its output matches `ready` (a regex whose group 1 is the
-    address), and kill it afterwards."""
+    address), and kill it afterwards. With `read_output` the caller reads the rest of the output
+    itself; otherwise it is read and dropped in the background."""
     proc = subprocess.Popen(
         [sys.executable, *args],
         stdout=subprocess.PIPE,
@@ -86,11 +91,18 @@ def child(args: Sequence[str], ready: str, env: dict[str, str] | None = None) ->
     if not address:
         proc.kill()
         raise RuntimeError(f"{args} did not become ready")
+    if not read_output:  # a child that logs per request would block on a full pipe and stall the run
+        threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
     try:
         yield Child(proc, address)
     finally:
         proc.kill()
         proc.wait(10)
+
+
+def _drain(stream: IO[str]) -> None:
+    for _ in stream:
+        pass
 
 
 def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

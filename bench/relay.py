@@ -174,7 +174,7 @@ async def publish(registry: str, events: int, in_flight: int = 64) -> float:
 
 def fan_out(registry: str, subscribers: int, events: int) -> list[object]:
     args = ["-m", "bench.relay", "subscribers", registry, str(subscribers), str(events)]
-    with child(args, SUBSCRIBERS_READY) as sub:
+    with child(args, SUBSCRIBERS_READY, read_output=True) as sub:
         started = uvloop.run(publish(registry, events))
         assert sub.proc.stdout is not None
         output = sub.proc.stdout.readline()

@@ -119,3 +119,25 @@ async def test_removing_a_bound_instance_tells_its_stream_to_register_again(
     again.close()
     assert ack.status == HEALTHY
     assert bound.policy.interval.seconds == 1
+
+
+async def test_a_drain_survives_a_stream_take_over(channel: grpc.aio.Channel) -> None:
+    """A client reconnecting (or rotating its token) binds with take_over: the new stream is told
+    to drain again, and its beats keep the instance out of discovery."""
+    api = stub(channel)
+    await register(api, "orders", "orders-1", heartbeat_policy=policy(0.1, 5))
+    first = await bound_stream(channel, "orders-1")
+    await health_stub(channel).DrainInstance(_drain("orders-1", "deploying v2"))
+    told = (await first.read()).directive
+    second = BeatStream(channel)
+    bound = await second.bind("orders-1", take_over=True)
+    again = (await second.read()).directive
+    ack = await second.beat()
+    lookup = await api.Lookup(pb.LookupRequest(service_name="orders"))
+    first.close()
+    second.close()
+    assert told.type == hb.DIRECTIVE_TYPE_DRAIN
+    assert bound.status == DRAINING
+    assert (again.type, again.reason) == (hb.DIRECTIVE_TYPE_DRAIN, "deploying v2")
+    assert ack.status == DRAINING
+    assert [i.instance_id for i in lookup.instances] == []

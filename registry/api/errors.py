@@ -57,9 +57,10 @@ def _pack(message: Any) -> any_pb2.Any:
 def to_status(error: errors.RegistryError) -> grpc.Status:
     """A rich status for a domain error: ErrorInfo always, BadRequest for a bad field."""
     info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN)
-    details = [_pack(info)]
     if isinstance(error, errors.InvalidArgument):
         info.metadata["field"] = error.field
+    details = [_pack(info)]  # packing copies: everything goes into `info` first
+    if isinstance(error, errors.InvalidArgument):
         violation = error_details_pb2.BadRequest.FieldViolation(
             field=error.field, description=error.description
         )

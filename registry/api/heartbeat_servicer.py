@@ -226,6 +226,8 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
         try:
             bound = pb.HeartbeatBound(policy=_policy(lease.policy), status=_status(lease.status))
             await stream.send(pb.HeartbeatResponse(bound=bound))
+            if lease.drain_reason is not None:
+                await stream.send(_directive(Directive(DirectiveType.DRAIN, lease.drain_reason)))
             await self._beats(stream, requests, lease)
         finally:
             lease.release()

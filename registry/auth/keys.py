@@ -30,6 +30,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from registry.config import Config, ConfigError
+from registry.private_files import create_private_file
 
 log = logging.getLogger(__name__)
 
@@ -85,32 +86,8 @@ def read_secret_file(path: Path) -> bytes:
 
 
 def create_secret_file(path: Path) -> bool:
-    """Create `path` with a fresh random secret, mode 0600; False when it already exists.
-
-    Written to a private temporary file first and then hard-linked into place: the link either
-    creates the name with the complete content or fails because the name exists, so a crash or a
-    concurrent start never leaves a partial secret and never replaces one.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(secrets.token_urlsafe(48).encode() + b"\n")
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return True
+    """Create `path` with a fresh random secret, mode 0600; False when it already exists."""
+    return create_private_file(path, secrets.token_urlsafe(48).encode() + b"\n")
 
 
 # ---------------------------------------------------------------------------------------------

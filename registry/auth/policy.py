@@ -12,8 +12,8 @@ Two layers, because some rules depend on the request and the interceptor only se
 A new RPC is one line in METHOD_RULES (plus, for a targeted rule, the `require_*` call in its
 servicer). The relay's servicer checks `require_send(identity, envelope.target_service)` for Send,
 `require_publish(identity, envelope.name)` for Publish, and for Subscribe/ListEvents
-`require_subscribe` per requested topic pattern (or filters events with
-`scopes.allows_subscribe` when the filter names none).
+`require_subscribe` per requested topic pattern; a filter that names none means every topic
+(`#`), so it needs `subscribe:#`.
 """
 
 from __future__ import annotations

@@ -50,10 +50,15 @@ def _add_key_arguments(parser: argparse.ArgumentParser) -> None:
         "--db-path", dest="db_path", help="the registry's database; its folder holds jwt-secret"
     )
     parser.add_argument(
-        "--secret-file", dest="jwt_secret_file", help="HS256 secret file (env REGISTRY_JWT_SECRET_FILE)"
+        "--jwt-secret-file",
+        "--secret-file",
+        dest="jwt_secret_file",
+        help="HS256 secret file (env REGISTRY_JWT_SECRET_FILE)",
     )
     parser.add_argument("--jwks-file", dest="jwks_file", help="the registry's JWKS (env REGISTRY_JWKS_FILE)")
-    parser.add_argument("--audience", dest="jwt_audience", help="audience (env REGISTRY_JWT_AUDIENCE)")
+    parser.add_argument(
+        "--jwt-audience", "--audience", dest="jwt_audience", help="audience (env REGISTRY_JWT_AUDIENCE)"
+    )
 
 
 def _create(args: argparse.Namespace) -> int:

@@ -18,13 +18,14 @@ import base64
 import hashlib
 import json
 import os
-import secrets
 import stat
 import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from registry.private_files import create_private_file
 
 KEY_FILE_NAME = "relay-signing-key.pem"
 TOKEN_TTL_SECONDS = 60.0
@@ -43,25 +44,12 @@ def _b64url(data: bytes) -> str:
 
 
 def _create_key_file(path: Path) -> None:
-    """Write a fresh key to `path` (0600) unless it exists: written to a private temporary file
-    and hard-linked into place, so a crash never leaves half a key and a race never replaces one."""
+    """Write a fresh Ed25519 key to `path` (0600) unless one is there already."""
     key = ed25519.Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return
-    finally:
-        tmp.unlink(missing_ok=True)
+    create_private_file(path, pem)
 
 
 def _load_key_file(path: Path) -> ed25519.Ed25519PrivateKey:
@@ -101,7 +89,6 @@ class DeliverySigner:
         """The signer for the key in `data_dir`, creating the key on first start."""
         path = data_dir / KEY_FILE_NAME
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
             _create_key_file(path)
         return cls(_load_key_file(path))
 

@@ -271,6 +271,7 @@ class _Record:
     __slots__ = (
         "broken_at",
         "counting",
+        "drain_reason",
         "first_seen",
         "heartbeats",
         "held",
@@ -307,6 +308,8 @@ class _Record:
         self.broken_at: float | None = None
         """When a stream ended without goodbye, while no stream has bound since."""
         self.held = False
+        self.drain_reason: str | None = None
+        """Set by an operator's drain; kept across stream take-overs until the instance leaves."""
         self.heartbeats = 0
         self.last_beat: float | None = None
         self.latency_count = 0
@@ -341,7 +344,6 @@ class Lease:
         "_refilled",
         "_released",
         "_tokens",
-        "draining",
         "interval",
         "sequence",
         "sink",
@@ -354,7 +356,6 @@ class Lease:
         self.sequence = 0
         self.interval = record.policy.interval
         """The interval this stream's client was told (at bind, or by SET_INTERVAL)."""
-        self.draining = False
         self._tokens = float(BEAT_BURST)
         self._refilled = now
         self._released = False
@@ -366,6 +367,12 @@ class Lease:
     @property
     def status(self) -> HealthStatus:
         return self._record.status
+
+    @property
+    def drain_reason(self) -> str | None:
+        """Why the instance was told to drain, or None: a stream that takes over from a drained
+        one is told again after `bound`, and its beats keep the instance DRAINING."""
+        return self._record.drain_reason
 
     def _current(self) -> _Record:
         record = self._record
@@ -398,7 +405,7 @@ class Lease:
             record.latency_max = max(record.latency_max, rtt_ms)
         if load is not None:
             record.load = load
-        target = HealthStatus.DRAINING if self.draining else HealthStatus.HEALTHY
+        target = HealthStatus.HEALTHY if record.drain_reason is None else HealthStatus.DRAINING
         if record.status is not target or record.held:
             self._liveness._recover(record, target, now)
         return record.status
@@ -528,13 +535,13 @@ class Liveness:
                 "the instance is dead; there is nothing to drain", reason="INSTANCE_DEAD"
             )
         now = time.monotonic()
+        record.drain_reason = reason or "an operator asked this instance to drain"
         self._transition(record, HealthStatus.DRAINING, now)
         self._evaluate(record, now)
         lease = record.lease
         if lease is None:
             return False
-        lease.draining = True
-        lease.sink.push(Directive(DirectiveType.DRAIN, reason or "an operator asked this instance to drain"))
+        lease.sink.push(Directive(DirectiveType.DRAIN, record.drain_reason))
         return True
 
     # ----------------------------------------------------------------- reads

@@ -19,8 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,24 +38,10 @@ from registry.core.model import (
 )
 from registry.store.base import StoredState
 from registry.store.migrations import apply_migrations, known_migrations
+from registry.store.sqlite_connection import configure, transaction
 
 MIN_SQLITE_VERSION = (3, 37, 0)
 """STRICT tables, which the schema uses, arrived in SQLite 3.37."""
-
-BUSY_TIMEOUT_MS = 5_000
-"""How long a write waits for a lock held by another connection (a backup, an operator's shell)
-before failing, instead of failing at once."""
-
-JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
-"""The WAL file is truncated back to this size after a checkpoint, so one large batch does not
-leave a large file behind for good."""
-
-_PRAGMAS = (
-    "PRAGMA synchronous = FULL",
-    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}",
-    "PRAGMA foreign_keys = ON",
-    f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES:d}",
-)
 
 _COLUMNS = (
     "service_name",
@@ -118,7 +103,7 @@ class SqliteStore:
         # isolation_level=None: no implicit transactions; every write below says what it means.
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         try:
-            await _configure(conn)
+            await configure(conn)
             await apply_migrations(conn, known_migrations())
             rows = await conn.execute_fetchall(_SELECT_INSTANCES)
             (ceiling,) = await conn.execute_fetchall(_SELECT_CEILING)
@@ -142,7 +127,7 @@ class SqliteStore:
         """Update state columns of rows still stored (UPDATE only, so a late batch cannot
         resurrect a removed instance) and raise, never lower, the revision ceiling."""
         conn = self._open_connection()
-        async with self._write_lock, _transaction(conn):
+        async with self._write_lock, transaction(conn):
             await conn.executemany(_UPDATE_STATE, [_state_from_instance(i) for i in instances])
             await conn.execute(_RAISE_CEILING, (revision_ceiling,))
 
@@ -157,30 +142,6 @@ class SqliteStore:
         if self._conn is None:
             raise RuntimeError(f"store {self.path} is not open")
         return self._conn
-
-
-async def _configure(conn: aiosqlite.Connection) -> None:
-    # journal_mode answers with the mode in effect: a file system without shared memory support
-    # (some network mounts) silently keeps the old one, and we would rather not start.
-    ((mode,),) = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
-    if str(mode).lower() != "wal":
-        raise RuntimeError(f"SQLite refused WAL mode (got {mode!r}); put the database on a local disk")
-    for pragma in _PRAGMAS:
-        await conn.execute(pragma)
-
-
-@asynccontextmanager
-async def _transaction(conn: aiosqlite.Connection) -> AsyncIterator[None]:
-    # IMMEDIATE takes the write lock up front, so a busy database fails at BEGIN (after
-    # busy_timeout), never half-way through the batch.
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        await conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            await conn.rollback()
-        raise
 
 
 def _to_json(value: object) -> str:

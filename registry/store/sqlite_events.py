@@ -24,7 +24,7 @@ import aiosqlite
 
 from registry.core.messages import Envelope, MessageType, Priority
 from registry.store.base import EventBounds
-from registry.store.sqlite import _configure, _transaction
+from registry.store.sqlite_connection import configure, transaction
 
 _COLUMNS = (
     "sequence",
@@ -111,7 +111,7 @@ class SqliteEventLog:
             raise RuntimeError(f"event log {self.path} is already open")
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         try:
-            await _configure(conn)
+            await configure(conn)
             bounds = await _bounds(conn)
         except BaseException:
             await conn.close()
@@ -121,7 +121,7 @@ class SqliteEventLog:
 
     async def append_events(self, events: Sequence[Envelope], keep_from: int) -> None:
         conn = self._connection()
-        async with self._write_lock, _transaction(conn):
+        async with self._write_lock, transaction(conn):
             await conn.executemany(_INSERT, [_row(e) for e in events])
             await conn.execute(_DELETE_BELOW, (keep_from,))
 
@@ -142,7 +142,7 @@ class SqliteEventLog:
     async def trim_events(self, created_before: float) -> EventBounds:
         conn = self._connection()
         async with self._write_lock:
-            async with _transaction(conn):
+            async with transaction(conn):
                 await conn.execute(_DELETE_OLDER, (created_before,))
             return await _bounds(conn)
 

@@ -39,7 +39,8 @@ async def register(
 
 
 def bad_request_fields(error: grpc.aio.AioRpcError) -> list[str]:
-    """The field paths of the google.rpc.BadRequest detail of a failed call."""
+    """The field paths of the google.rpc.BadRequest detail of a failed call; the ErrorInfo
+    detail must name the same (first) field in its metadata."""
     status = rpc_status.from_call(error)
     assert status is not None, "no rich status in the trailers"
     fields = []
@@ -48,16 +49,23 @@ def bad_request_fields(error: grpc.aio.AioRpcError) -> list[str]:
             bad_request = error_details_pb2.BadRequest()
             detail.Unpack(bad_request)
             fields.extend(v.field for v in bad_request.field_violations)
+    assert fields, "no BadRequest detail"
+    assert error_info(error).metadata["field"] == fields[0]
     return fields
 
 
-def error_reason(error: grpc.aio.AioRpcError) -> str:
-    """google.rpc.ErrorInfo.reason of a failed call."""
+def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
+    """The google.rpc.ErrorInfo detail of a failed call."""
     status = rpc_status.from_call(error)
     assert status is not None, "no rich status in the trailers"
     for detail in status.details:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
-            return info.reason
+            return info
     raise AssertionError("no ErrorInfo detail")
+
+
+def error_reason(error: grpc.aio.AioRpcError) -> str:
+    """google.rpc.ErrorInfo.reason of a failed call."""
+    return error_info(error).reason

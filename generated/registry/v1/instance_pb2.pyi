@@ -353,7 +353,7 @@ class HeartbeatPolicy(_message.Message):
     """Consecutive missed beats that make the instance critical, 1-100; default 3."""
     @_builtins.property
     def interval(self) -> _duration_pb2.Duration:
-        """How often the instance beats. Server bounds apply (by default 10ms-1h); default 10s."""
+        """How often the instance beats, within the server's bounds of 10ms-1h; default 10s."""
 
     @_builtins.property
     def timeout(self) -> _duration_pb2.Duration:
