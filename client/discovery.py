@@ -30,6 +30,7 @@ from types import MappingProxyType
 import grpc
 
 from client._proto import heartbeat_pb, registry_pb
+from client._tasks import cancel_and_wait
 from client.backoff import Backoff
 from client.errors import (
     RegistryClientError,
@@ -145,8 +146,7 @@ class ServiceView:
         self._task.cancel()
 
     async def close(self) -> None:
-        self.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         while True:

@@ -51,6 +51,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 
 from client._proto import envelope_pb, inbox_grpc, inbox_pb, relay_pb
+from client._tasks import cancel_and_wait
 from client.errors import RegistryClientError, UnauthenticatedError, UnimplementedError, translated
 from client.messaging import Message, MessageType, Payload, Reply, Subscription, encode
 from client.model import Endpoint, Load, Protocol
@@ -226,8 +227,7 @@ class Inbox(inbox_grpc.InboxServiceServicer):
         if self._subscription is not None:
             await self._subscription.aclose()
         if self._event_task is not None:
-            self._event_task.cancel()
-            await asyncio.gather(self._event_task, return_exceptions=True)
+            await cancel_and_wait(self._event_task)
         if self._server is not None:
             await self._server.stop(grace)
 

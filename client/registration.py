@@ -36,6 +36,7 @@ import grpc
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from client._proto import heartbeat_pb, instance_pb, registry_pb
+from client._tasks import cancel_and_wait
 from client.backoff import Backoff
 from client.errors import (
     NotFoundError,
@@ -191,9 +192,7 @@ class _Stream:
     async def retire(self) -> None:
         """Drop the stream (after a successor took over, or after it failed)."""
         self._stop.set()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
         # Half-close first so grpc's request pump (behind the interceptors) ends normally instead
         # of being torn down mid-await by the cancel, which it reports as "generator already
         # running" noise.
@@ -291,8 +290,7 @@ class Registration:
             return
         self._stopped = True
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
         stream, self._stream = self._stream, None
         if stream is not None:
             await stream.goodbye(heartbeat_pb.GOODBYE_REASON_DRAIN)
