@@ -13,6 +13,7 @@ includes the registration itself).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import queue
@@ -165,7 +166,8 @@ def restart(db: Path, size: int, interval: float) -> dict[str, float]:
 
 
 def _watch(address: str, events: queue.Queue[tuple[float, str]]) -> None:
-    with grpc.insecure_channel(address) as channel:
+    # The registry is killed at the end, which ends this watch with an error nobody needs to see.
+    with grpc.insecure_channel(address) as channel, contextlib.suppress(grpc.RpcError):
         for response in pb_grpc.RegistryServiceStub(channel).Watch(pb.WatchRequest(service_names=["bench"])):
             for event in response.events:
                 if event.instance.status == ipb.HEALTH_STATUS_CRITICAL:

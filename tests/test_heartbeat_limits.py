@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import grpc
+import pytest
 
 from generated.registry.v1 import heartbeat_service_pb2 as hb
 from tests.conftest import StartRegistry
@@ -94,6 +98,48 @@ async def test_beats_faster_than_four_per_interval_are_refused(start_registry: S
         await watch.next(status_is("orders-1", CRITICAL))  # a stream cut for abuse is a broken stream
         watch.stop()
     assert [a.sequence for a in acks] == list(range(1, 9))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error_reason(error) == "HEARTBEAT_TOO_FAST"
+
+
+async def test_beats_read_together_are_paced_by_their_send_times(start_registry: StartRegistry) -> None:
+    """Beats that queued up (behind a busy registry or a stalled connection) and are read back to
+    back are not a burst when their send times are an interval apart."""
+    registry = await start_registry(startup_grace_seconds=0)
+    async with grpc.aio.insecure_channel(registry.address) as channel:
+        await register(stub(channel), "orders", "orders-1", heartbeat_policy=policy(10, 60))
+        stream = BeatStream(channel)
+        await stream.bind("orders-1")
+        now = time.time()
+        for n in range(12, 0, -1):  # 12 beats, the first sent 120 s ago, the last now
+            stream.send_beat(sent_at=now - 10 * (n - 1))
+        responses = [await stream.read() for _ in range(12)]
+        ack = await stream.beat()
+    assert [r.ack.sequence for r in responses] == list(range(1, 13))
+    assert ack.sequence == 13
+
+
+@pytest.mark.parametrize(
+    "sent_at",
+    [
+        pytest.param(lambda now, n: now + 10 * n, id="ahead-of-the-registry-clock"),
+        pytest.param(lambda now, n: now - 10 * n, id="going-backwards"),
+    ],
+)
+async def test_send_times_cannot_earn_beats_faster_than_the_registry_clock(
+    start_registry: StartRegistry, sent_at: Callable[[float, int], float]
+) -> None:
+    registry = await start_registry(startup_grace_seconds=0)
+    async with grpc.aio.insecure_channel(registry.address) as channel:
+        await register(stub(channel), "orders", "orders-1", heartbeat_policy=policy(10, 60))
+        stream = BeatStream(channel)
+        await stream.bind("orders-1")
+        now = time.time()
+        for n in range(9):
+            stream.send_beat(sent_at=sent_at(now, n))
+        acks = [(await stream.read()).ack.sequence for _ in range(8)]
+        error = await stream.error()
+    assert acks == list(range(1, 9))
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert error_reason(error) == "HEARTBEAT_TOO_FAST"
 

@@ -242,7 +242,8 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
                 load = None
                 if beat.HasField("load"):
                     load = make_load(beat.load.in_flight, beat.load.cpu, beat.load.gauges)
-                await stream.send(_ack(beat.sequence, lease.beat(beat.sequence, rtt, load)))
+                sent = beat.send_time.ToNanoseconds() / 1e9 if beat.HasField("send_time") else None
+                await stream.send(_ack(beat.sequence, lease.beat(beat.sequence, rtt, load, sent)))
             elif kind == "goodbye":
                 reason = _GOODBYES.get(request.goodbye.reason)
                 if reason is None:

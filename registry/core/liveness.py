@@ -340,8 +340,8 @@ class Lease:
 
     __slots__ = (
         "_liveness",
+        "_paced",
         "_record",
-        "_refilled",
         "_released",
         "_tokens",
         "interval",
@@ -349,7 +349,7 @@ class Lease:
         "sink",
     )
 
-    def __init__(self, liveness: Liveness, record: _Record, sink: StreamSink, now: float) -> None:
+    def __init__(self, liveness: Liveness, record: _Record, sink: StreamSink) -> None:
         self._liveness = liveness
         self._record = record
         self.sink = sink
@@ -357,7 +357,8 @@ class Lease:
         self.interval = record.policy.interval
         """The interval this stream's client was told (at bind, or by SET_INTERVAL)."""
         self._tokens = float(BEAT_BURST)
-        self._refilled = now
+        self._paced: float | None = None
+        """When, on the registry's monotonic clock, the last beat was sent (see `_take_token`)."""
         self._released = False
 
     @property
@@ -384,13 +385,20 @@ class Lease:
             raise _shutting_down()
         return record
 
-    def beat(self, sequence: int, rtt_ms: float | None = None, load: Load | None = None) -> HealthStatus:
-        """Record one beat; the status after it."""
+    def beat(
+        self,
+        sequence: int,
+        rtt_ms: float | None = None,
+        load: Load | None = None,
+        sent_at: float | None = None,
+    ) -> HealthStatus:
+        """Record one beat; the status after it. `sent_at` is the client's send time (Unix
+        seconds) when the beat carries one; it only paces the rate limit."""
         record = self._current()
         if sequence <= self.sequence:
             raise InvalidArgument("beat.sequence", f"must increase: {sequence} after {self.sequence}")
         now = time.monotonic()
-        self._take_token(now, record.policy.interval)
+        self._take_token(now, record.policy.interval, sent_at)
         self.sequence = sequence
         if record.counting:
             record.missed_before += record.misses_due(now)
@@ -410,9 +418,25 @@ class Lease:
             self._liveness._recover(record, target, now)
         return record.status
 
-    def _take_token(self, now: float, interval: float) -> None:
-        tokens = min(BEAT_BURST, self._tokens + (now - self._refilled) * BEATS_PER_INTERVAL / interval)
-        self._refilled = now
+    def _take_token(self, now: float, interval: float, sent_at: float | None) -> None:
+        """A token bucket over the times beats were *sent*, not the times we read them.
+
+        Beats that queued behind a busy registry or a stalled connection are read back to back;
+        counting them by arrival would cut exactly the healthy streams of an overloaded registry
+        (a restart's reconnect wave) and make it busier still. So a beat that carries its send
+        time is paced by it, moved onto our clock through its age; an age below zero (a client
+        clock ahead of ours, or a lie) counts as zero and a send time before the previous one
+        adds nothing, so a client can never earn tokens faster than our own clock runs.
+        Without a send time, the arrival time paces. The first beat sets the baseline: beats
+        sent while the registry had not yet read the bind must not count against the stream."""
+        paced = now if sent_at is None else now - max(0.0, time.time() - sent_at)
+        last = self._paced
+        if last is None:
+            last = paced
+        elif paced < last:
+            paced = last
+        tokens = min(BEAT_BURST, self._tokens + (paced - last) * BEATS_PER_INTERVAL / interval)
+        self._paced = paced
         if tokens < 1:
             raise ResourceExhausted(
                 f"beats faster than {BEATS_PER_INTERVAL} per interval of {interval:g}s",
@@ -515,7 +539,7 @@ class Liveness:
             record.lease = None
             previous.sink.end(_taken_over())
         now = time.monotonic()
-        lease = Lease(self, record, sink, now)
+        lease = Lease(self, record, sink)
         record.lease = lease
         record.broken_at = None
         if not record.counting:

@@ -86,6 +86,14 @@ class BeatStream:
         assert response.WhichOneof("kind") == "bound", response
         return response.bound
 
+    def send_beat(self, sent_at: float | None = None) -> None:
+        """Send the next beat (with `sent_at`, Unix seconds, as its send time) without waiting."""
+        self.sequence += 1
+        beat = hb.Beat(sequence=self.sequence)
+        if sent_at is not None:
+            beat.send_time.FromNanoseconds(round(sent_at * 1e9))
+        self.send(hb.HeartbeatRequest(beat=beat))
+
     async def beat(self, rtt_ms: float | None = None, load: hb.Load | None = None) -> hb.BeatAck:
         """Send the next beat and return its ack (skipping directives, which `directives` keeps)."""
         self.sequence += 1

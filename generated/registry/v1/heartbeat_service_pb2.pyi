@@ -165,7 +165,10 @@ class Beat(_message.Message):
     """
     @_builtins.property
     def send_time(self) -> _timestamp_pb2.Timestamp:
-        """Optional. Client clock when the beat was sent."""
+        """Optional. Client clock when the beat was sent. The beat rate limit is paced by it, so beats
+        that queued behind a busy registry or a stalled connection and are read back to back are not
+        taken for a burst; a send time ahead of the registry's clock counts as "now".
+        """
 
     @_builtins.property
     def last_rtt(self) -> _duration_pb2.Duration:
