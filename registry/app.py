@@ -85,7 +85,8 @@ class Registry:
             load_of=self.liveness.load,
         )
         self.catalog.add_listener(self.relay.on_change)
-        self.catalog.add_listener(LifecycleAnnouncer(self.events, time.time).on_change)
+        self._lifecycle = LifecycleAnnouncer(self.events, time.time)
+        self.catalog.add_listener(self._lifecycle.on_change)
         self._server: grpc.aio.Server | None = None
         self._stopped = False
         self.port = 0
@@ -106,7 +107,7 @@ class Registry:
         ]
 
     async def start(self) -> None:
-        await self.catalog.start()
+        self._lifecycle.seed(await self.catalog.start())
         await self.events.start()  # after the catalog: its store migrates the shared file
         self.liveness.start()
         services = self._services()

@@ -3,14 +3,19 @@ keep growing. (The kill -9 variant of this runs the real process: tests/test_pro
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 
 from generated.registry.v1 import instance_pb2 as ipb
 from generated.registry.v1 import registry_service_pb2 as pb
+from generated.registry.v1 import relay_service_pb2 as rpb
 from registry.core.model import HealthStatus
 from registry.store.sqlite import SqliteStore
 from tests.conftest import StartRegistry
+from tests.helpers.heartbeats import STEP, bound_stream
 from tests.helpers.registry_api import register, stub
+from tests.helpers.relay_api import relay_stub
 
 
 async def test_registrations_survive_a_restart_and_come_back_unknown(start_registry: StartRegistry) -> None:
@@ -88,3 +93,27 @@ async def test_a_watcher_from_before_the_restart_gets_a_fresh_snapshot(start_reg
     assert start.kind == pb.WATCH_RESPONSE_KIND_SNAPSHOT
     assert start.compact_revision > seen
     assert [e.instance.instance_id for e in start.events] == ["o1"]
+
+
+async def test_a_restart_does_not_announce_its_fleet_ready_again(start_registry: StartRegistry) -> None:
+    """`registry.instance.ready` is said once per registration: o1 was ready before the restart,
+    o2 was registered but had not beaten yet, so only o2 is announced after it."""
+    first = await start_registry()
+    async with grpc.aio.insecure_channel(first.address) as channel:
+        await register(stub(channel), "orders", "o1")
+        await register(stub(channel), "orders", "o2")
+        (await bound_stream(channel, "o1")).close()
+    await first.stop()
+
+    second = await start_registry()
+    ready = rpb.ListEventsRequest(filter=rpb.EventFilter(topics=["registry.instance.ready"]))
+    async with grpc.aio.insecure_channel(second.address) as channel:
+        for instance_id in ("o1", "o2"):
+            await bound_stream(channel, instance_id)
+        async with asyncio.timeout(STEP):  # events are stored by the bus's next commit
+            while len(announced := (await relay_stub(channel).ListEvents(ready)).events) < 2:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # room for a wrong third announcement to be stored
+        announced = (await relay_stub(channel).ListEvents(ready)).events
+
+    assert [event.headers["instance-id"] for event in announced] == ["o1", "o2"]

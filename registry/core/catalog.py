@@ -151,8 +151,11 @@ class Catalog:
 
     # ----------------------------------------------------------------- life cycle
 
-    async def start(self) -> None:
-        """Load the store (every instance UNKNOWN), reserve revisions, start the writer."""
+    async def start(self) -> list[Instance]:
+        """Load the store (every instance UNKNOWN), reserve revisions, start the writer.
+
+        Returns the instances as stored, with the status they last had before the restart, for
+        listeners that must not announce again what they announced before it."""
         state = await self._store.open()
         now = self._clock()
         for stored in state.instances:
@@ -163,6 +166,7 @@ class Catalog:
         self._hub.open(self._revision)
         self._writer = asyncio.create_task(self._write_loop(), name="catalog-writer")
         log.info("catalog loaded", extra={"instances": self._count, "revision": self._revision})
+        return list(state.instances)
 
     def end_watches(self) -> None:
         """End every watch with UNAVAILABLE so clients reconnect (elsewhere, or after a restart)

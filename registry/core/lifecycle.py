@@ -14,13 +14,19 @@ status, revision, version, zone) and the instance named in the headers `service-
 `instance-id`, so subscribers can filter on the topic and read the rest without parsing. The
 listener runs synchronously inside the catalog's write, so it only queues the event; the event bus
 stores it in its next commit.
+
+`ready` is said once per registration, across restarts too: a restart makes every instance
+UNKNOWN, and its fleet coming back must not announce itself ready a second time (nor write
+thousands of events while the registry is busiest). `seed` tells the announcer which stored
+instances had a status before the restart; only a registration whose stored status was still
+UNKNOWN (or whose HEALTHY had not been persisted yet) is announced ready after it.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from registry.core.events import EventBus
 from registry.core.messages import Envelope, MessageType, Priority
@@ -39,6 +45,15 @@ class LifecycleAnnouncer:
         self._ready: set[tuple[InstanceKey, int]] = set()
         """(key, create_revision) of instances already announced ready: one `ready` per
         registration, not one per recovery from DEGRADED."""
+
+    def seed(self, stored: Iterable[Instance]) -> None:
+        """Before serving: the instances as the store kept them (`Catalog.start`). Those that had
+        a status were ready before the restart, so they are not announced ready again."""
+        self._ready.update(
+            (instance.key, instance.create_revision)
+            for instance in stored
+            if instance.status is not HealthStatus.UNKNOWN
+        )
 
     def on_change(self, change: Change) -> None:
         action = self._action(change)
