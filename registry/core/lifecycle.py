@@ -47,8 +47,9 @@ class LifecycleAnnouncer:
         registration, not one per recovery from DEGRADED."""
 
     def seed(self, stored: Iterable[Instance]) -> None:
-        """Before serving: the instances as the store kept them (`Catalog.start`). Those that had
-        a status were ready before the restart, so they are not announced ready again."""
+        """Before serving: the instances as the store kept them (`Catalog.start`). A stored status
+        other than UNKNOWN means a stream had bound and, all but always, beaten: such an instance
+        was announced ready before the restart and is not announced again."""
         self._ready.update(
             (instance.key, instance.create_revision)
             for instance in stored
