@@ -102,17 +102,23 @@ async def test_beats_faster_than_four_per_interval_are_refused(start_registry: S
     assert error_reason(error) == "HEARTBEAT_TOO_FAST"
 
 
+async def _beats_sent_at(channel: grpc.aio.Channel, sent_times: list[float]) -> BeatStream:
+    """A stream bound to orders-1 (interval 10 s) with one beat per send time written at once."""
+    await register(stub(channel), "orders", "orders-1", heartbeat_policy=policy(10, 60))
+    stream = BeatStream(channel)
+    await stream.bind("orders-1")
+    for sent_at in sent_times:
+        stream.send_beat(sent_at=sent_at)
+    return stream
+
+
 async def test_beats_read_together_are_paced_by_their_send_times(start_registry: StartRegistry) -> None:
     """Beats that queued up (behind a busy registry or a stalled connection) and are read back to
     back are not a burst when their send times are an interval apart."""
     registry = await start_registry(startup_grace_seconds=0)
     async with grpc.aio.insecure_channel(registry.address) as channel:
-        await register(stub(channel), "orders", "orders-1", heartbeat_policy=policy(10, 60))
-        stream = BeatStream(channel)
-        await stream.bind("orders-1")
-        now = time.time()
-        for n in range(12, 0, -1):  # 12 beats, the first sent 120 s ago, the last now
-            stream.send_beat(sent_at=now - 10 * (n - 1))
+        now = time.time()  # 12 beats at once, the first sent 110 s ago, the last now
+        stream = await _beats_sent_at(channel, [now - 10 * n for n in range(11, -1, -1)])
         responses = [await stream.read() for _ in range(12)]
         ack = await stream.beat()
     assert [r.ack.sequence for r in responses] == list(range(1, 13))
@@ -131,12 +137,8 @@ async def test_send_times_cannot_earn_beats_faster_than_the_registry_clock(
 ) -> None:
     registry = await start_registry(startup_grace_seconds=0)
     async with grpc.aio.insecure_channel(registry.address) as channel:
-        await register(stub(channel), "orders", "orders-1", heartbeat_policy=policy(10, 60))
-        stream = BeatStream(channel)
-        await stream.bind("orders-1")
         now = time.time()
-        for n in range(9):
-            stream.send_beat(sent_at=sent_at(now, n))
+        stream = await _beats_sent_at(channel, [sent_at(now, n) for n in range(9)])
         acks = [(await stream.read()).ack.sequence for _ in range(8)]
         error = await stream.error()
     assert acks == list(range(1, 9))
