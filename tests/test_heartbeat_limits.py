@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -123,6 +124,22 @@ async def test_beats_read_together_are_paced_by_their_send_times(start_registry:
         ack = await stream.beat()
     assert [r.ack.sequence for r in responses] == list(range(1, 13))
     assert ack.sequence == 13
+
+
+async def test_a_client_clock_stepping_back_does_not_cut_the_stream(start_registry: StartRegistry) -> None:
+    """Beats at the right pace whose send times jump a minute back (an NTP step on the client)
+    are paced by arrival from then on, not refused for having earned nothing."""
+    registry = await start_registry(startup_grace_seconds=0)
+    async with grpc.aio.insecure_channel(registry.address) as channel:
+        await register(stub(channel), "orders", "orders-1", heartbeat_policy=policy(0.05, 5))
+        stream = BeatStream(channel)
+        await stream.bind("orders-1")
+        acks = []
+        for n in range(16):
+            stream.send_beat(sent_at=time.time() - (60 if n >= 4 else 0))
+            acks.append((await stream.read()).ack.sequence)
+            await asyncio.sleep(0.05)
+    assert acks == list(range(1, 17))
 
 
 @pytest.mark.parametrize(

@@ -424,17 +424,19 @@ class Lease:
         Beats that queued behind a busy registry or a stalled connection are read back to back;
         counting them by arrival would cut exactly the healthy streams of an overloaded registry
         (a restart's reconnect wave) and make it busier still. So a beat that carries its send
-        time is paced by it, moved onto our clock through its age; an age below zero (a client
-        clock ahead of ours, or a lie) counts as zero and a send time before the previous one
-        adds nothing, so a client can never earn tokens faster than our own clock runs.
-        Without a send time, the arrival time paces. The first beat sets the baseline: beats
-        sent while the registry had not yet read the bind must not count against the stream."""
+        time is paced by it, moved onto our clock through its age. An age below zero (a client
+        clock ahead of ours, or a lie) counts as zero, and a send time before the previous one
+        (a client clock stepped back, or a lie) falls back to the arrival time, so paced times
+        never pass our clock nor go backwards: a client can never earn tokens faster than our
+        own clock runs. Without a send time, the arrival time paces. The first beat sets the
+        baseline: beats sent while the registry had not yet read the bind must not count
+        against the stream."""
         paced = now if sent_at is None else now - max(0.0, time.time() - sent_at)
         last = self._paced
         if last is None:
             last = paced
         elif paced < last:
-            paced = last
+            paced = now
         tokens = min(BEAT_BURST, self._tokens + (paced - last) * BEATS_PER_INTERVAL / interval)
         self._paced = paced
         if tokens < 1:
