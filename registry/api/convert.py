@@ -135,19 +135,26 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
+def timestamp_message(seconds: float) -> timestamp_pb2.Timestamp:
     nanos = round(seconds * _NANOS)
     return timestamp_pb2.Timestamp(seconds=nanos // _NANOS, nanos=nanos % _NANOS)
 
 
-def _duration(seconds: float) -> duration_pb2.Duration:
+def duration_message(seconds: float) -> duration_pb2.Duration:
     nanos = round(seconds * _NANOS)
     return duration_pb2.Duration(seconds=nanos // _NANOS, nanos=nanos % _NANOS)
 
 
+def policy_message(policy: HeartbeatPolicy) -> ipb.HeartbeatPolicy:
+    return ipb.HeartbeatPolicy(
+        interval=duration_message(policy.interval),
+        timeout=duration_message(policy.timeout),
+        max_failures=policy.max_failures,
+    )
+
+
 def instance_message(instance: Instance) -> ipb.Instance:
     registration = instance.registration
-    policy = registration.heartbeat_policy
     return ipb.Instance(
         name=f"services/{registration.service_name}/instances/{registration.instance_id}",
         service_name=registration.service_name,
@@ -170,15 +177,11 @@ def instance_message(instance: Instance) -> ipb.Instance:
             ipb.Dependency(service_name=d.service_name, kind=cast(ipb.DependencyKind.ValueType, d.kind))
             for d in registration.dependencies
         ],
-        heartbeat_policy=ipb.HeartbeatPolicy(
-            interval=_duration(policy.interval),
-            timeout=_duration(policy.timeout),
-            max_failures=policy.max_failures,
-        ),
+        heartbeat_policy=policy_message(registration.heartbeat_policy),
         status=cast(ipb.HealthStatus.ValueType, instance.status),
-        create_time=_timestamp(instance.create_time),
-        update_time=_timestamp(instance.update_time),
-        status_time=_timestamp(instance.status_time),
+        create_time=timestamp_message(instance.create_time),
+        update_time=timestamp_message(instance.update_time),
+        status_time=timestamp_message(instance.status_time),
         create_revision=instance.create_revision,
         mod_revision=instance.mod_revision,
     )

@@ -22,11 +22,12 @@ from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import grpc
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf import timestamp_pb2
 
 from generated.registry.v1 import heartbeat_service_pb2 as pb
 from generated.registry.v1 import heartbeat_service_pb2_grpc as pb_grpc
 from generated.registry.v1 import instance_pb2 as ipb
+from registry.api.convert import duration_message, policy_message, timestamp_message
 from registry.api.errors import maps_domain_errors
 from registry.auth.identity import current_identity
 from registry.auth.policy import require_service
@@ -43,7 +44,7 @@ from registry.core.liveness import (
     StatusCounts,
     make_load,
 )
-from registry.core.model import HealthStatus, HeartbeatPolicy
+from registry.core.model import HealthStatus
 from registry.server import ServiceBinding
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -54,34 +55,14 @@ _GOODBYES = {int(member): member for member in GoodbyeReason}
 _REREGISTER = Directive(DirectiveType.REREGISTER, "the instance is not registered; register again, then bind")
 
 
-def _duration(seconds: float) -> duration_pb2.Duration:
-    message = duration_pb2.Duration()
-    message.FromNanoseconds(round(seconds * _NANOS))
-    return message
-
-
-def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
-    message = timestamp_pb2.Timestamp()
-    message.FromNanoseconds(round(seconds * _NANOS))
-    return message
-
-
 def _status(status: HealthStatus) -> ipb.HealthStatus.ValueType:
     return cast(ipb.HealthStatus.ValueType, status)
-
-
-def _policy(policy: HeartbeatPolicy) -> ipb.HeartbeatPolicy:
-    return ipb.HeartbeatPolicy(
-        interval=_duration(policy.interval),
-        timeout=_duration(policy.timeout),
-        max_failures=policy.max_failures,
-    )
 
 
 def _directive(directive: Directive) -> pb.HeartbeatResponse:
     message = pb.Directive(type=cast(pb.DirectiveType.ValueType, directive.type), reason=directive.reason)
     if directive.interval is not None:
-        message.interval.CopyFrom(_duration(directive.interval))
+        message.interval.CopyFrom(duration_message(directive.interval))
     return pb.HeartbeatResponse(directive=message)
 
 
@@ -94,7 +75,7 @@ def _health(health: InstanceHealth) -> pb.InstanceHealth:
         service_name=health.service_name,
         instance_id=health.instance_id,
         status=_status(health.status),
-        policy=_policy(health.policy),
+        policy=policy_message(health.policy),
         stream_connected=health.stream_connected,
         heartbeat_count=health.heartbeat_count,
         missed_heartbeats=health.missed_heartbeats,
@@ -107,7 +88,7 @@ def _health(health: InstanceHealth) -> pb.InstanceHealth:
         seconds_since_last=health.seconds_since_last,
     )
     if health.last_heartbeat_time is not None:
-        message.last_heartbeat_time.CopyFrom(_timestamp(health.last_heartbeat_time))
+        message.last_heartbeat_time.CopyFrom(timestamp_message(health.last_heartbeat_time))
     if health.load is not None:
         message.load.CopyFrom(_load_message(health.load))
     return message
@@ -224,7 +205,7 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
         # grpc-stubs types the callback as a class; any callable taking the context will do.
         context.add_done_callback(cast("grpc.aio.DoneCallback[Any, Any]", lambda _: lease.release()))
         try:
-            bound = pb.HeartbeatBound(policy=_policy(lease.policy), status=_status(lease.status))
+            bound = pb.HeartbeatBound(policy=policy_message(lease.policy), status=_status(lease.status))
             await stream.send(pb.HeartbeatResponse(bound=bound))
             if lease.drain_reason is not None:
                 await stream.send(_directive(Directive(DirectiveType.DRAIN, lease.drain_reason)))

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from google.protobuf import timestamp_pb2
 
 from generated.registry.v1 import envelope_pb2 as epb
+from registry.api.convert import timestamp_message
 from registry.core import messages
 from registry.core.messages import Envelope, MessageType, Reply
 
@@ -21,12 +22,6 @@ _NANOS = 1_000_000_000
 
 def seconds(timestamp: timestamp_pb2.Timestamp) -> float:
     return timestamp.seconds + timestamp.nanos / _NANOS
-
-
-def timestamp(value: float) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromNanoseconds(round(value * _NANOS))
-    return stamp
 
 
 def envelope_from_proto(message: epb.Envelope, kind: MessageType, field: str = "envelope") -> Envelope:
@@ -59,7 +54,7 @@ def envelope_message(envelope: Envelope) -> epb.Envelope:
         priority=int(envelope.priority),  # type: ignore[arg-type]
         trace_id=envelope.trace_id,
         idempotency_key=envelope.idempotency_key,
-        create_time=timestamp(envelope.create_time),
+        create_time=timestamp_message(envelope.create_time),
         sequence=envelope.sequence,
         trace_context=envelope.trace_context,
     )

@@ -17,6 +17,7 @@ import grpc
 
 from generated.registry.v1 import relay_service_pb2 as pb
 from generated.registry.v1 import relay_service_pb2_grpc as pb_grpc
+from registry.api.convert import timestamp_message
 from registry.api.errors import maps_domain_errors
 from registry.api.relay_convert import (
     EventMessages,
@@ -24,7 +25,6 @@ from registry.api.relay_convert import (
     envelope_message,
     reply_message,
     seconds,
-    timestamp,
 )
 from registry.auth.identity import LOCAL, Identity, current_identity
 from registry.auth.policy import require_publish, require_send, require_subscribe
@@ -131,7 +131,7 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
             event_id=stored.id,
             sequence=stored.sequence,
             trace_id=stored.trace_id,
-            create_time=timestamp(stored.create_time),
+            create_time=timestamp_message(stored.create_time),
         )
 
     async def Subscribe(  # noqa: N802
