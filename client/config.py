@@ -20,6 +20,10 @@ Environment variables (all optional except a registry URL):
 | `REGISTRY_SCOPES` | space-separated scopes; default `discover send:* publish:# subscribe:#` |
 | `REGISTRY_TOKEN_TTL` | seconds a minted token lives; default 300 |
 | `REGISTRY_CALL_TIMEOUT` | deadline of every unary call in seconds; default 5 |
+| `REGISTRY_TLS_CA_FILE` | PEM CA that signed the registry's certificate (turns TLS on) |
+| `REGISTRY_TLS_CLIENT_CERT_FILE` | this service's certificate, for a registry that requires mTLS |
+| `REGISTRY_TLS_CLIENT_KEY_FILE` | the key of that certificate |
+| `REGISTRY_TLS_SERVER_NAME` | name the registry's certificate must carry, if not the URL's host |
 """
 
 from __future__ import annotations
@@ -55,6 +59,10 @@ _ENV: dict[str, str] = {
     "scopes": "REGISTRY_SCOPES",
     "token_ttl": "REGISTRY_TOKEN_TTL",
     "call_timeout": "REGISTRY_CALL_TIMEOUT",
+    "tls_ca_file": "REGISTRY_TLS_CA_FILE",
+    "tls_cert_file": "REGISTRY_TLS_CLIENT_CERT_FILE",
+    "tls_key_file": "REGISTRY_TLS_CLIENT_KEY_FILE",
+    "tls_server_name": "REGISTRY_TLS_SERVER_NAME",
 }
 
 
@@ -88,6 +96,10 @@ class ClientConfig:
     max_stream_age: float = 300.0
     backoff_base: float = 0.1
     backoff_cap: float = 5.0
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_server_name: str = ""
 
     def __post_init__(self) -> None:
         if not self.instance_id:
@@ -101,8 +113,10 @@ class ClientConfig:
 
     @property
     def tls(self) -> bool:
-        """True when the URL asks for TLS (`grpcs://` or `https://`)."""
-        return _split_url(self.registry_url)[0]
+        """True when the URL asks for TLS (`grpcs://` or `https://`) or a TLS file is given."""
+        return (
+            _split_url(self.registry_url)[0] or self.tls_ca_file is not None or self.tls_cert_file is not None
+        )
 
     @property
     def refresh_margin(self) -> float:
@@ -134,7 +148,7 @@ class ClientConfig:
 def _convert(name: str, raw: str) -> Any:
     if name == "scopes":
         return tuple(raw.split())
-    if name == "private_key_file":
+    if name in {"private_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file"}:
         return Path(raw)
     if name in {"token_ttl", "call_timeout"}:
         try:
@@ -179,3 +193,11 @@ def validate(config: ClientConfig) -> None:
     _require(0.001 <= config.backoff_base <= 60, "backoff_base: 0.001-60 seconds")
     _require(config.backoff_cap >= config.backoff_base, "backoff_cap: at least backoff_base")
     _require(bool(config.audience), "audience: must not be empty")
+    _require(
+        (config.tls_cert_file is None) == (config.tls_key_file is None),
+        "tls_cert_file and tls_key_file go together (mutual TLS)",
+    )
+    _require(
+        not config.tls or not config.registry_url.lower().startswith(("grpc://", "http://")),
+        "registry_url: grpc:// is plaintext, but TLS files are given; use grpcs:// or host:port",
+    )

@@ -32,6 +32,7 @@ from registry.server import ServiceBinding, build_server
 from registry.store.sqlite import SqliteStore
 from registry.store.sqlite_events import SqliteEventLog
 from registry.telemetry import Telemetry, TracingInterceptor
+from registry.tls import describe, server_certificates
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class Registry:
             ),
         )
         self.health = HealthServicer()
+        self.certificates = server_certificates(config)  # None: plaintext
         self.auth = build_interceptor(config)  # None when auth is off
         self.telemetry = Telemetry(config.otlp_endpoint)
         self.events = EventBus(
@@ -116,7 +118,10 @@ class Registry:
         )
         interceptors = [tracing, self.auth] if self.auth is not None else [tracing]
         self._server = build_server(self.config, services, self.health, interceptors)
-        self.port = self._server.add_insecure_port(self.config.address)
+        if self.certificates is None:
+            self.port = self._server.add_insecure_port(self.config.address)
+        else:
+            self.port = self._server.add_secure_port(self.config.address, self.certificates.credentials())
         await self._server.start()
         for name in ["", *(s.full_name for s in services)]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -124,6 +129,7 @@ class Registry:
             "registry serving",
             extra={
                 "address": self.address,
+                "transport": describe(self.config, self.certificates),
                 "db": str(self.config.db_path),
                 "revision": self.catalog.revision,
             },
