@@ -12,6 +12,8 @@ Environment variables (all optional except a registry URL):
 | `REGISTRY_URL` | `host:port`, `grpc://host:port` (plaintext) or `grpcs://host:port` (TLS) |
 | `SERVICE_NAME` | this service's name (the JWT `sub`) |
 | `SERVICE_ID` | this instance's id; default `<hostname>-<pid>` |
+| `REGISTRY_CREDENTIALS_FILE` | this service's own credential (`registry credentials issue`): its key, |
+| | name, scopes and audience; the recommended way to authenticate |
 | `JWT_SECRET` | HS256 shared secret: the client mints its own short-lived tokens |
 | `REGISTRY_PRIVATE_KEY_FILE` | PEM private key (Ed25519, EC P-256 or RSA): mints tokens with it |
 | `REGISTRY_KEY_ID` | `kid` header for tokens signed with a private key |
@@ -37,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from client.credentials import Credential, load_credential
 from client.errors import ConfigError
 
 DEFAULT_SCOPES = ("discover", "send:*", "publish:#", "subscribe:#")
@@ -51,6 +54,7 @@ _ENV: dict[str, str] = {
     "registry_url": "REGISTRY_URL",
     "service_name": "SERVICE_NAME",
     "instance_id": "SERVICE_ID",
+    "credentials_file": "REGISTRY_CREDENTIALS_FILE",
     "jwt_secret": "JWT_SECRET",
     "private_key_file": "REGISTRY_PRIVATE_KEY_FILE",
     "key_id": "REGISTRY_KEY_ID",
@@ -85,6 +89,7 @@ class ClientConfig:
     registry_url: str
     service_name: str = ""
     instance_id: str = ""
+    credentials_file: Path | None = None
     jwt_secret: str = field(default="", repr=False)
     private_key_file: Path | None = None
     key_id: str = ""
@@ -104,7 +109,22 @@ class ClientConfig:
     def __post_init__(self) -> None:
         if not self.instance_id:
             object.__setattr__(self, "instance_id", default_instance_id())
+        if self.credentials_file is not None:
+            self._adopt(load_credential(self.credentials_file))
         validate(self)
+
+    def _adopt(self, credential: Credential) -> None:
+        """Take the service name, scopes and audience from the credential where none were given:
+        its key can sign for nothing else, so asking for more would only be refused."""
+        if self.service_name and self.service_name != credential.service:
+            raise ConfigError(
+                f"service_name: {self.service_name!r}, but the credential is for {credential.service!r}"
+            )
+        object.__setattr__(self, "service_name", credential.service)
+        if self.scopes == DEFAULT_SCOPES:
+            object.__setattr__(self, "scopes", credential.scopes)
+        if self.audience == "registry":
+            object.__setattr__(self, "audience", credential.audience)
 
     @property
     def target(self) -> str:
@@ -148,7 +168,7 @@ class ClientConfig:
 def _convert(name: str, raw: str) -> Any:
     if name == "scopes":
         return tuple(raw.split())
-    if name in {"private_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file"}:
+    if name in {"credentials_file", "private_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file"}:
         return Path(raw)
     if name in {"token_ttl", "call_timeout"}:
         try:
@@ -181,8 +201,10 @@ def validate(config: ClientConfig) -> None:
         "service_name: 1-63 lower-case letters, digits and '-', starting with a letter",
     )
     _require(bool(_INSTANCE_ID.match(config.instance_id)), "instance_id: 1-128 of [A-Za-z0-9._-]")
-    credentials = sum(bool(x) for x in (config.jwt_secret, config.private_key_file, config.token))
-    _require(credentials <= 1, "give one of jwt_secret, private_key_file or token")
+    credentials = sum(
+        bool(x) for x in (config.credentials_file, config.jwt_secret, config.private_key_file, config.token)
+    )
+    _require(credentials <= 1, "give one of credentials_file, jwt_secret, private_key_file or token")
     _require(
         bool(config.service_name) or not (config.jwt_secret or config.private_key_file),
         "service_name: required to mint tokens (it is their subject)",

@@ -85,6 +85,13 @@ class Config:
     jwks_file: str = dataclasses.field(
         default="", metadata={"help": "JWKS file of EdDSA/ES256/RS256 public keys, reloaded on change"}
     )
+    service_keys_file: str = dataclasses.field(
+        default="",
+        metadata={
+            "help": "JWKS of per-service keys bound to a subject and scopes (registry credentials); "
+            "default DATA_DIR/service-keys.json"
+        },
+    )
     jwks_reload_seconds: float = dataclasses.field(
         default=1.0, metadata={"help": "at most this often the JWKS file is checked for changes"}
     )
