@@ -21,6 +21,7 @@ from registry.api.inbox_client import InboxClient
 from registry.api.registry_servicer import RegistryServicer
 from registry.api.relay_servicer import TRACED_METHODS, RelayServicer
 from registry.auth.interceptor import build_interceptor
+from registry.clock import SystemClock
 from registry.config import Config
 from registry.core.catalog import Catalog
 from registry.core.delivery import DeliverySigner
@@ -60,6 +61,7 @@ class Registry:
                 max_streams=config.max_heartbeat_streams,
                 stream_break_debounce=config.stream_break_debounce_ms / 1000,
             ),
+            SystemClock(),
         )
         self.health = HealthServicer()
         self.auth = build_interceptor(config)  # None when auth is off
