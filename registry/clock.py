@@ -1,4 +1,4 @@
-"""The process's real clocks, the one `registry.core.clock.Clock` the composition root injects."""
+"""The process's real clocks, the one `registry.core.ports.Clock` the composition root injects."""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 
 from registry.core.errors import ResourceExhausted
@@ -40,43 +42,52 @@ def test_misses(status: HealthStatus, counting: bool, silence: float, expected: 
     assert rules.misses(status, counting, 100.0, 1.0, 100.0 + silence) == expected
 
 
+class Case(NamedTuple):
+    status: HealthStatus
+    counting: bool
+    silence: float
+    broken_for: float | None
+    grace: float
+    expected: HealthStatus
+    next_in: float
+
+
 @pytest.mark.parametrize(
-    ("status", "counting", "silence", "broken_for", "grace", "expected", "next_in"),
+    "case",
     [
-        pytest.param(H, True, 0.2, None, NO_GRACE, H, 1.5, id="beating: next look at the first miss"),
-        pytest.param(H, True, 1.5, None, NO_GRACE, DG, 3.5, id="one miss degrades; next at the Fth"),
-        pytest.param(DG, True, 3.5, None, NO_GRACE, C, 10.5, id="F misses: critical; next at the timeout"),
-        pytest.param(C, True, 10.5, None, NO_GRACE, DEAD, 10.5, id="the timeout kills"),
-        pytest.param(U, False, 10.5, None, NO_GRACE, DEAD, 10.5, id="never bound: dead at the timeout"),
-        pytest.param(U, False, 5.0, None, NO_GRACE, U, 10.5, id="never bound: no misses before it"),
-        pytest.param(DR, True, 5.0, None, NO_GRACE, DR, 10.5, id="draining: only the timeout applies"),
-        pytest.param(DR, True, 10.5, None, NO_GRACE, DEAD, 10.5, id="draining and silent: dead"),
-        pytest.param(H, True, 0.2, 0.01, NO_GRACE, H, 0.24, id="a break waits for the debounce"),
-        pytest.param(H, True, 0.2, 0.05, NO_GRACE, C, 1.5, id="a break past the debounce: critical"),
-        pytest.param(DR, True, 0.2, 1.0, NO_GRACE, DR, 10.5, id="a drained instance's break is no failure"),
-        pytest.param(H, True, 3.5, None, 20.0, DG, 10.5, id="grace: misses degrade, never critical"),
-        pytest.param(H, True, 12.0, None, 20.0, DG, 20.0, id="grace: nobody dies before it ends"),
-        pytest.param(C, True, 1.6, None, NO_GRACE, C, 3.5, id="silence never improves a status"),
+        pytest.param(Case(H, True, 0.2, None, NO_GRACE, H, 1.5), id="beating: next look at the first miss"),
+        pytest.param(Case(H, True, 1.5, None, NO_GRACE, DG, 3.5), id="one miss degrades; next at the Fth"),
+        pytest.param(Case(DG, True, 3.5, None, NO_GRACE, C, 10.5), id="F misses: critical"),
+        pytest.param(Case(C, True, 10.5, None, NO_GRACE, DEAD, 10.5), id="the timeout kills"),
+        pytest.param(Case(U, False, 10.5, None, NO_GRACE, DEAD, 10.5), id="never bound: dead at the timeout"),
+        pytest.param(Case(U, False, 5.0, None, NO_GRACE, U, 10.5), id="never bound: no misses before it"),
+        pytest.param(Case(DR, True, 5.0, None, NO_GRACE, DR, 10.5), id="draining: only the timeout applies"),
+        pytest.param(Case(DR, True, 10.5, None, NO_GRACE, DEAD, 10.5), id="draining and silent: dead"),
+        pytest.param(Case(H, True, 0.2, 0.01, NO_GRACE, H, 0.24), id="a break waits for the debounce"),
+        pytest.param(Case(H, True, 0.2, 0.05, NO_GRACE, C, 1.5), id="a break past the debounce: critical"),
+        pytest.param(Case(DR, True, 0.2, 1.0, NO_GRACE, DR, 10.5), id="a drained break is no failure"),
+        pytest.param(Case(H, True, 3.5, None, 20.0, DG, 10.5), id="grace: misses degrade, never critical"),
+        pytest.param(Case(H, True, 12.0, None, 20.0, DG, 20.0), id="grace: nobody dies before it ends"),
+        pytest.param(Case(C, True, 1.6, None, NO_GRACE, C, 3.5), id="silence never improves a status"),
     ],
 )
-def test_due(
-    status: HealthStatus,
-    counting: bool,
-    silence: float,
-    broken_for: float | None,
-    grace: float,
-    expected: HealthStatus,
-    next_in: float,
-) -> None:
+def test_due(case: Case) -> None:
     ref = 100.0
-    now = ref + silence
-    broken_at = None if broken_for is None else now - broken_for
-    grace_until = ref + grace if grace > 0 else 0.0
+    now = ref + case.silence
+    broken_at = None if case.broken_for is None else now - case.broken_for
+    grace_until = ref + case.grace if case.grace > 0 else 0.0
     target, next_check = rules.due(
-        status, POLICY, ref, counting, broken_at, now=now, grace_until=grace_until, debounce=DEBOUNCE
+        case.status,
+        POLICY,
+        ref,
+        case.counting,
+        broken_at,
+        now=now,
+        grace_until=grace_until,
+        debounce=DEBOUNCE,
     )
-    assert target is expected
-    assert next_check == pytest.approx(ref + next_in)
+    assert target is case.expected
+    assert next_check == pytest.approx(ref + case.next_in)
 
 
 def test_timeout_first_when_failures_outlast_it() -> None:

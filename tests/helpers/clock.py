@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class ManualClock:
-    """Implements `registry.core.clock.Clock`; moves only on `advance`."""
+    """Implements `registry.core.ports.Clock`; moves only on `advance`."""
 
     __slots__ = ("_mono", "_wall")
 

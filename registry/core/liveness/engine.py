@@ -30,7 +30,6 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
-from registry.core.clock import Clock
 from registry.core.errors import FailedPrecondition, NotFound, ResourceExhausted
 from registry.core.liveness import health, rules
 from registry.core.liveness.binding import Binding, not_registered, shutting_down, taken_over
@@ -48,6 +47,7 @@ from registry.core.liveness.values import (
     StreamSink,
 )
 from registry.core.model import Change, ChangeType, HealthStatus, Instance, InstanceKey
+from registry.core.ports import Clock
 from registry.core.scheduler import DeadlineScheduler
 
 log = logging.getLogger(__name__)
