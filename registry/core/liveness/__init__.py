@@ -11,7 +11,6 @@
 from registry.core.liveness.binding import Binding
 from registry.core.liveness.engine import Liveness
 from registry.core.liveness.values import (
-    MAX_GAUGES,
     CatalogView,
     Directive,
     DirectiveType,
@@ -26,7 +25,6 @@ from registry.core.liveness.values import (
 )
 
 __all__ = [
-    "MAX_GAUGES",
     "Binding",
     "CatalogView",
     "Directive",

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from registry.core.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from registry.core.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    Reason,
+    instance_not_found,
+    shutting_down,
+)
 from registry.core.liveness.pacing import Pacer
 from registry.core.liveness.record import InstanceState
 from registry.core.liveness.values import GoodbyeReason, Load, StreamSink
-from registry.core.model import HealthStatus, HeartbeatPolicy, InstanceKey
+from registry.core.model import HealthStatus, HeartbeatPolicy
 
 
 class BindingOwner(Protocol):
@@ -69,7 +75,7 @@ class Binding:
         if state.binding is not self:
             if self._owner.tracks(state):
                 raise taken_over()
-            raise not_registered(state.key)
+            raise instance_not_found(state.key)
         if self._owner.frozen:
             raise shutting_down()
         return state
@@ -126,15 +132,5 @@ class Binding:
             self._owner.broke(state)
 
 
-def not_registered(key: InstanceKey) -> NotFound:
-    return NotFound(
-        f"instance {key[1]!r} of service {key[0]!r} is not registered", reason="INSTANCE_NOT_FOUND"
-    )
-
-
-def shutting_down() -> Unavailable:
-    return Unavailable("the registry is shutting down", reason="SHUTTING_DOWN")
-
-
 def taken_over() -> FailedPrecondition:
-    return FailedPrecondition("another stream took over this instance", reason="STREAM_TAKEN_OVER")
+    return FailedPrecondition("another stream took over this instance", reason=Reason.STREAM_TAKEN_OVER)

@@ -30,9 +30,16 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
-from registry.core.errors import FailedPrecondition, NotFound, ResourceExhausted
+from registry.core.errors import (
+    FailedPrecondition,
+    NotFound,
+    Reason,
+    instance_not_found,
+    limit_reached,
+    shutting_down,
+)
 from registry.core.liveness import health, rules
-from registry.core.liveness.binding import Binding, not_registered, shutting_down, taken_over
+from registry.core.liveness.binding import Binding, taken_over
 from registry.core.liveness.preservation import SelfPreservation
 from registry.core.liveness.record import InstanceState
 from registry.core.liveness.values import (
@@ -114,9 +121,10 @@ class Liveness:
     def stream_slot(self) -> Iterator[None]:
         """Hold one of `max_streams` heartbeat stream slots for the duration of a stream."""
         if self._open_streams >= self._settings.max_streams:
-            raise ResourceExhausted(
+            raise limit_reached(
+                Reason.TOO_MANY_STREAMS,
                 f"the registry holds its maximum of {self._settings.max_streams} heartbeat streams",
-                reason="TOO_MANY_STREAMS",
+                self._settings.max_streams,
             )
         self._open_streams += 1
         try:
@@ -132,13 +140,13 @@ class Liveness:
             raise shutting_down()
         state = self._states.get(key)
         if state is None:
-            raise not_registered(key)
+            raise instance_not_found(key)
         previous = state.binding
         if previous is not None:
             if not take_over:
                 raise FailedPrecondition(
                     "another heartbeat stream holds this instance; bind with take_over to replace it",
-                    reason="INSTANCE_ALREADY_BOUND",
+                    reason=Reason.INSTANCE_ALREADY_BOUND,
                 )
             state.binding = None
             previous.sink.end(taken_over())
@@ -160,7 +168,7 @@ class Liveness:
         state = self._get(key)
         if state.status is HealthStatus.DEAD:
             raise FailedPrecondition(
-                "the instance is dead; there is nothing to drain", reason="INSTANCE_DEAD"
+                "the instance is dead; there is nothing to drain", reason=Reason.INSTANCE_DEAD
             )
         now = self.now()
         state.drain_reason = reason or "an operator asked this instance to drain"
@@ -237,7 +245,7 @@ class Liveness:
     def _get(self, key: InstanceKey) -> InstanceState:
         state = self._states.get(key)
         if state is None:
-            raise not_registered(key)
+            raise instance_not_found(key)
         return state
 
     # ----------------------------------------------------------------- catalog changes
@@ -284,7 +292,7 @@ class Liveness:
         binding, state.binding = state.binding, None
         if binding is not None:
             binding.sink.end(
-                NotFound("the instance was removed from the registry", reason="INSTANCE_NOT_FOUND"),
+                instance_not_found(key, "the instance was removed from the registry"),
                 Directive(DirectiveType.REREGISTER, "the instance was removed; register again, then bind"),
             )
 

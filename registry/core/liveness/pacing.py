@@ -20,11 +20,12 @@ the registry had not yet read the bind must not count against the stream.
 
 from __future__ import annotations
 
-from registry.core.errors import ResourceExhausted
+from registry.core.errors import Reason, limit_reached
+from registry.core.limits import LIMITS
 
-BEATS_PER_INTERVAL = 4
+BEATS_PER_INTERVAL = LIMITS.beats_per_interval
 """Sustained beats per interval a stream may send; faster is refused with RESOURCE_EXHAUSTED."""
-BEAT_BURST = 8
+BEAT_BURST = LIMITS.beat_burst
 """Beats a stream may send back to back (e.g. after a client-side pause) before the rate applies."""
 
 
@@ -52,9 +53,10 @@ class Pacer:
         tokens = min(BEAT_BURST, self._tokens + (paced - last) * BEATS_PER_INTERVAL / interval)
         self._paced = paced
         if tokens < 1:
-            raise ResourceExhausted(
+            raise limit_reached(
+                Reason.HEARTBEAT_TOO_FAST,
                 f"beats faster than {BEATS_PER_INTERVAL} per interval of {interval:g}s",
-                reason="HEARTBEAT_TOO_FAST",
+                BEATS_PER_INTERVAL,
             )
         self._tokens = tokens - 1
 

@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import enum
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol
 
+from registry.core import validation
 from registry.core.errors import InvalidArgument, RegistryError
 from registry.core.model import Change, HealthStatus, HeartbeatPolicy, Instance, InstanceKey
-
-MAX_GAUGES = 16
-"""Custom gauges per load report."""
-
-_GAUGE_KEY = re.compile(r"[A-Za-z0-9_./-]{1,63}", re.ASCII)  # the metadata key rule
 
 
 class GoodbyeReason(enum.IntEnum):
@@ -53,18 +48,10 @@ class Load:
 
 
 def make_load(in_flight: int, cpu: float, gauges: Mapping[str, float], field_name: str = "beat.load") -> Load:
-    """A validated Load: cpu finite and >= 0, at most MAX_GAUGES finite gauges keyed like metadata."""
+    """A validated Load: cpu finite and >= 0, gauges as `validation.gauges` wants them."""
     if not (math.isfinite(cpu) and cpu >= 0):
         raise InvalidArgument(f"{field_name}.cpu", "must be a finite number >= 0")
-    if len(gauges) > MAX_GAUGES:
-        raise InvalidArgument(f"{field_name}.gauges", f"at most {MAX_GAUGES} gauges")
-    for key, value in gauges.items():
-        if _GAUGE_KEY.fullmatch(key) is None:
-            raise InvalidArgument(
-                f"{field_name}.gauges", "keys must be 1-63 characters of A-Z a-z 0-9 _ . / -"
-            )
-        if not math.isfinite(value):
-            raise InvalidArgument(f"{field_name}.gauges[{key}]", "must be finite")
+    validation.gauges(gauges, f"{field_name}.gauges")
     return Load(in_flight, cpu, MappingProxyType(dict(gauges)))
 
 
