@@ -110,7 +110,7 @@ class Registry:
             traffic=self.traffic,
         )
         return [
-            RegistryServicer(self.catalog).binding(),
+            RegistryServicer(self.catalog, self.graph).binding(),
             HeartbeatServicer(self.liveness).binding(),
             relay.binding(),
         ]
