@@ -20,11 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from registry.core.delivery import DeliverySigner
 from registry.core.errors import NotFound, RegistryError, TargetError, Unavailable
 from registry.core.graph_traffic import Traffic
 from registry.core.messages import Envelope, MessageType, Reply
 from registry.core.model import SERVING_STATUSES, Change, ChangeType, EndpointProtocol, Instance, InstanceKey
+from registry.core.ports import DeliveryTokenSigner, Forwarder, Target
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +44,6 @@ class Balancing(enum.IntEnum):
 
     ROUND_ROBIN = 1
     LEAST_LOADED = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One instance's Inbox address."""
-
-    key: InstanceKey
-    host: str
-    port: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +68,6 @@ class LoadFigures(Protocol):
 
 
 LoadSource = Callable[[InstanceKey], LoadFigures | None]
-
-
-class Forwarder(Protocol):
-    """Delivers an envelope to one instance; raises TargetError with the target's status."""
-
-    async def deliver(self, target: Target, envelope: Envelope, token: str, time_left: float) -> Reply: ...
-
-    def forget(self, key: InstanceKey) -> None:
-        """Release whatever is held for an instance that left or moved."""
-        ...
 
 
 def _no_load(_: InstanceKey) -> None:
@@ -116,7 +97,7 @@ class Relay:
         self,
         catalog: InstanceSource,
         forwarder: Forwarder,
-        signer: DeliverySigner,
+        signer: DeliveryTokenSigner,
         *,
         default_timeout: float,
         load_of: LoadSource = _no_load,
