@@ -31,6 +31,8 @@ from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
+REGISTRY_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RegistryService"].full_name
+
 WATCH_CHUNK_EVENTS = 500
 """Most events in one WatchResponse."""
 WATCH_CHUNK_BYTES = 256 * 1024
@@ -66,7 +68,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
 
     def binding(self) -> ServiceBinding:
         return ServiceBinding(
-            full_name=pb.DESCRIPTOR.services_by_name["RegistryService"].full_name,
+            full_name=REGISTRY_SERVICE_NAME,
             add=functools.partial(pb_grpc.add_RegistryServiceServicer_to_server, self),
         )
 

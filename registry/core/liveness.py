@@ -406,6 +406,7 @@ class Lease:
             record.counting = True
         record.ref = record.last_beat = now
         record.heartbeats += 1
+        self._liveness.beats += 1
         if rtt_ms is not None:
             record.latency_count += 1
             record.latency_sum += rtt_ms
@@ -481,6 +482,10 @@ class Liveness:
         )
         self._grace_until = 0.0
         self._open_streams = 0
+        self.beats = 0
+        """Beats received since start: the only metric work per beat is this increment."""
+        self.on_detection: Callable[[float], None] | None = None
+        """Told the seconds from a stream break to the instance's CRITICAL status (metrics)."""
         self._tasks: set[asyncio.Task[None]] = set()
         self.frozen = False
 
@@ -598,6 +603,18 @@ class Liveness:
         now, wall = time.monotonic(), time.time()
         healths = [self._health(self._records[k], now, wall) for k in chosen]
         return healths, chosen[-1] if start + limit < len(keys) else None
+
+    @property
+    def self_preservation_active(self) -> bool:
+        return self._preservation.active
+
+    @property
+    def startup_grace_active(self) -> bool:
+        return time.monotonic() < self._grace_until
+
+    @property
+    def open_streams(self) -> int:
+        return self._open_streams
 
     def summary(self) -> HealthSummary:
         total: collections.Counter[HealthStatus] = collections.Counter()
@@ -805,6 +822,8 @@ class Liveness:
         record.status = status
         record.status_since = now
         self._catalog.set_status(record.key, status)
+        if status is HealthStatus.CRITICAL and record.broken_at is not None and self.on_detection is not None:
+            self.on_detection(now - record.broken_at)
         if status in (HealthStatus.CRITICAL, HealthStatus.DEAD):
             log.info(
                 "instance %s",
