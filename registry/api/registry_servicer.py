@@ -24,6 +24,7 @@ from registry.core import validation
 from registry.core.catalog import Catalog
 from registry.core.errors import InvalidArgument
 from registry.core.graph import DependencyGraph
+from registry.core.limits import LIMITS
 from registry.core.model import Change, Instance
 from registry.core.watch import WatchStart
 from registry.wire.binding import ServiceBinding
@@ -33,12 +34,6 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 REGISTRY_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RegistryService"].full_name
 
-WATCH_CHUNK_EVENTS = 500
-"""Most events in one WatchResponse."""
-WATCH_CHUNK_BYTES = 256 * 1024
-"""Byte budget of one WatchResponse's events, well under the default 1 MiB message limit; a
-single larger instance still goes out alone."""
-
 
 def _chunks(events: Iterable[pb.WatchEvent]) -> Iterator[list[pb.WatchEvent]]:
     """Events cut into response-sized chunks; always at least one, possibly empty, chunk."""
@@ -46,7 +41,9 @@ def _chunks(events: Iterable[pb.WatchEvent]) -> Iterator[list[pb.WatchEvent]]:
     size = 0
     for event in events:
         event_size = event.ByteSize()
-        if chunk and (len(chunk) >= WATCH_CHUNK_EVENTS or size + event_size > WATCH_CHUNK_BYTES):
+        if chunk and (
+            len(chunk) >= LIMITS.watch_response_events or size + event_size > LIMITS.watch_response_bytes
+        ):
             yield chunk
             chunk, size = [], 0
         chunk.append(event)
