@@ -625,7 +625,7 @@ class GetDependencyGraphRequest(_message.Message):
     radius. Empty: the whole graph. INVALID_ARGUMENT when it is neither registered nor on any edge.
     """
     depth: _builtins.int
-    """Optional. With a root: how many edges away to go, 0 (unlimited) to 32."""
+    """Optional. With a root: how many edges away to go, 0 (unlimited) to 32 (more is refused)."""
     window: _dependency_graph_pb2.GraphWindow.ValueType
     """Optional. The traffic window; unset means five minutes."""
     @_builtins.property
