@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from registry.core.errors import (
     FailedPrecondition,
@@ -76,6 +76,10 @@ class Liveness:
         )
         self._grace_until = 0.0
         self._open_streams = 0
+        self.beats = 0
+        """Beats received since start: the only metric work per beat is this increment."""
+        self.on_detection: Callable[[float], None] | None = None
+        """Told the seconds from a stream break to the instance's CRITICAL status (metrics)."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._frozen = False
 
@@ -184,6 +188,7 @@ class Liveness:
 
     def beat_recorded(self, state: InstanceState, target: HealthStatus, now: float) -> None:
         """A beat came: the instance is back (or was never gone); nothing holds it any more."""
+        self.beats += 1
         if state.status is not target or state.held:
             self._transition(state, target, now)
             self._evaluate(state, now)
@@ -231,6 +236,18 @@ class Liveness:
         chosen, last = health.page_of_keys(keys, after, limit)
         now, wall = self.now(), self.wall()
         return [health.instance_health(self._states[k], now, wall) for k in chosen], last
+
+    @property
+    def self_preservation_active(self) -> bool:
+        return self._preservation.active
+
+    @property
+    def startup_grace_active(self) -> bool:
+        return self.now() < self._grace_until
+
+    @property
+    def open_streams(self) -> int:
+        return self._open_streams
 
     def summary(self) -> HealthSummary:
         total, services = health.status_counts(self._states.values())
@@ -359,6 +376,8 @@ class Liveness:
         state.status = status
         state.status_since = now
         self._catalog.set_status(state.key, status)
+        if status is HealthStatus.CRITICAL and state.broken_at is not None and self.on_detection is not None:
+            self.on_detection(now - state.broken_at)
         if status in (HealthStatus.CRITICAL, HealthStatus.DEAD):
             log.info(
                 "instance %s",
