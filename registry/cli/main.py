@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from registry.cli import credentials, discovery, serve, status, token
+from registry.cli import credentials, discovery, graph, serve, status, token
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_parser(subparsers)
     credentials.add_parser(subparsers)
     status.add_parser(subparsers)
+    graph.add_parser(subparsers)
     return parser
 
 
