@@ -6,7 +6,7 @@ BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install tools graph-tools generate check-generated lint typecheck format breaking bench demo clean
+.PHONY: run test install tools graph-tools generate check-generated lint typecheck format breaking bench demo fuzz clean
 
 run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 	$(VENV)/bin/registry serve
@@ -57,8 +57,12 @@ bench: install  ## Benchmarks (not part of the suite; several minutes)
 	$(PY) -m bench.heartbeats
 	$(PY) -m bench.relay
 
+fuzz: install  ## The property-based suites, FUZZ times longer than in `make test` and random (default 25)
+	REGISTRY_FUZZ=$(or $(FUZZ),25) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest \
+		tests/fuzz tests/auth/test_auth_credentials.py::test_no_token_signed_with_a_key_speaks_beyond_it
+
 demo: install  ## A registry and the two example services, printing the flow with trace ids
 	$(PY) -m examples.demo
 
 clean:
-	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis
