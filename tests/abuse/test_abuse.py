@@ -27,13 +27,15 @@ from generated.registry.v1 import heartbeat_service_pb2_grpc as hb_grpc
 from generated.registry.v1 import instance_pb2 as ipb
 from generated.registry.v1 import registry_service_pb2 as pb
 from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from tests.abuse.h2_client import StalledConnection
+from tests.abuse.h2_client import StalledConnection, StreamState
 from tests.auth.support import SECRET, token
 from tests.helpers.process import ServerProcess, start_server
 
-MAX_WATCHERS = 400
 STALLED_CONNECTIONS = 4
 STALLED_PER_CONNECTION = 50
+MAX_WATCHERS = 300
+"""Room for one wave of stalled watchers (200) but not two: if the first wave's slots were not
+freed, the second wave would be refused."""
 BIG_INSTANCES = 60
 METADATA_VALUE = "v" * 400
 """60 instances x 8 values of 400 bytes: a snapshot of about 200 KiB per watcher."""
@@ -75,8 +77,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield process
     finally:
         process.terminate()
-    bad = [line for line in process.output().splitlines() if " ERROR " in line or "Traceback" in line]
-    assert not bad, "abuse produced ERROR lines or tracebacks:\n" + "\n".join(bad[:20])
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +140,12 @@ def until(condition: Callable[[], bool], seconds: float) -> bool:
     return condition()
 
 
+def refused(connections: list[StalledConnection]) -> list[StreamState]:
+    """Streams the registry ended with RESOURCE_EXHAUSTED (no slot, or cut for falling behind)."""
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+    return [s for c in connections for s in c.ended() if s.status == code]
+
+
 def open_stalled_watchers(server: ServerProcess, caller_prefix: str) -> list[StalledConnection]:
     host, port = server.address.rsplit(":", 1)
     connections = []
@@ -168,6 +174,8 @@ def test_stalled_watchers_cost_bounded_memory_and_free_their_slots(
     with LookupProbe(server.address) as probe:
         connections = open_stalled_watchers(server, "stalled-")
         streams = STALLED_CONNECTIONS * STALLED_PER_CONNECTION
+        time.sleep(0.5)
+        refused_first = len(refused(connections))
         # Churn: every change is owed to every stalled watcher, none of which can take it.
         for generation in range(1, 6):
             for n in range(BIG_INSTANCES):
@@ -184,9 +192,7 @@ def test_stalled_watchers_cost_bounded_memory_and_free_their_slots(
         time.sleep(0.5)
         again = open_stalled_watchers(server, "again-")
         time.sleep(0.5)
-        refused = [
-            s for c in again for s in c.ended() if s.status == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
-        ]
+        refused_again = len(refused(again))
         for connection in again:
             connection.close()
 
@@ -198,7 +204,7 @@ def test_stalled_watchers_cost_bounded_memory_and_free_their_slots(
         f"Lookup p99 {probe.p99() * 1000:.1f} ms over {len(probe.latencies)} calls"
     )
     assert growth < streams * snapshot * SNAPSHOTS_PER_STALLED_STREAM + RSS_SLACK
-    assert not refused, f"{len(refused)} watchers refused after the stalled ones left: slots not freed"
+    assert refused_again <= refused_first, f"{refused_again} watchers refused after the stalled ones left"
     assert probe.failures == []
     assert probe.p99() < P99_BUDGET
 
@@ -295,3 +301,10 @@ def test_a_reconnect_storm_frees_every_heartbeat_slot(server: ServerProcess, cha
     assert probe.failures == []
     assert probe.p99() < P99_BUDGET
     assert peak - baseline < RSS_SLACK
+
+
+def test_the_log_holds_no_error_line(server: ServerProcess) -> None:
+    """Last in the module: peers that vanish, stall or flood are the clients' business; none of it
+    may show up as an ERROR line or a traceback in the registry's log."""
+    bad = [line for line in server.output().splitlines() if " ERROR " in line or "Traceback" in line]
+    assert not bad, "abuse produced ERROR lines or tracebacks:\n" + "\n".join(bad[:20])
