@@ -28,7 +28,7 @@ from typing import Any
 
 from registry.auth import scopes, signing
 from registry.auth.keys import parse_jwks, service_keys_path
-from registry.cli.token import add_key_arguments, replace_atomically, write_private
+from registry.cli.token import add_key_arguments, guarded, replace_atomically, write_private
 from registry.config import ConfigError, build_config
 
 ISSUABLE = ("EdDSA", "ES256")
@@ -131,17 +131,6 @@ def _revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(handler: Any) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return int(handler(args))
-        except (ConfigError, ValueError, OSError) as error:
-            print(f"registry credentials: {error}", file=sys.stderr)
-            return 2
-
-    return run
-
-
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "credentials", help="per-service signing keys, bound to their service and scopes"
@@ -160,15 +149,15 @@ def add_parser(subparsers: Any) -> None:
     issue.add_argument("--alg", choices=ISSUABLE, default="EdDSA", help="default EdDSA")
     issue.add_argument("--out", help="credential file to write (default ./SERVICE.credentials.json)")
     add_key_arguments(issue)
-    issue.set_defaults(func=_run(_issue))
+    issue.set_defaults(func=guarded("registry credentials", _issue))
 
     listing = commands.add_parser("list", help="every service key: service, kid, algorithm, scopes")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_key_arguments(listing)
-    listing.set_defaults(func=_run(_list))
+    listing.set_defaults(func=guarded("registry credentials", _list))
 
     revoke = commands.add_parser("revoke", help="remove a service's keys (or one, with --kid)")
     revoke.add_argument("service")
     revoke.add_argument("--kid", help="only this key")
     add_key_arguments(revoke)
-    revoke.set_defaults(func=_run(_revoke))
+    revoke.set_defaults(func=guarded("registry credentials", _revoke))

@@ -174,12 +174,14 @@ def _keygen(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(handler: Any) -> Any:
+def guarded(command: str, handler: Any) -> Any:
+    """`handler` as a subcommand: a bad setting or file is one line on stderr and exit status 2."""
+
     def run(args: argparse.Namespace) -> int:
         try:
             return int(handler(args))
         except (ConfigError, ValueError, OSError) as error:
-            print(f"registry token: {error}", file=sys.stderr)
+            print(f"{command}: {error}", file=sys.stderr)
             return 2
 
     return run
@@ -207,7 +209,7 @@ def add_parser(subparsers: Any) -> None:
     )
     create.add_argument("--kid", help="key id of --private-key in the registry's JWKS")
     add_key_arguments(create)
-    create.set_defaults(func=_run(_create))
+    create.set_defaults(func=guarded("registry token", _create))
 
     inspect = commands.add_parser("inspect", help="decode a token and say whether this registry accepts it")
     inspect.add_argument(
@@ -217,10 +219,10 @@ def add_parser(subparsers: Any) -> None:
         help="the token (default $REGISTRY_TOKEN)",
     )
     add_key_arguments(inspect)
-    inspect.set_defaults(func=_run(_inspect))
+    inspect.set_defaults(func=guarded("registry token", _inspect))
 
     keygen = commands.add_parser("keygen", help="make a signing key and add its public half to a JWKS file")
     keygen.add_argument("--alg", choices=ASYMMETRIC_ALGORITHMS, default="EdDSA", help="default EdDSA")
     keygen.add_argument("--kid", required=True, help="key id, e.g. 2025-06")
     keygen.add_argument("--out", required=True, help="folder for KID.pem and jwks.json")
-    keygen.set_defaults(func=_run(_keygen))
+    keygen.set_defaults(func=guarded("registry token", _keygen))

@@ -29,7 +29,7 @@ from generated.registry.v1 import registry_service_pb2 as pb
 from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from tests.abuse.h2_client import StalledConnection, StreamState
 from tests.auth.support import SECRET, token
-from tests.helpers.process import ServerProcess, start_server
+from tests.helpers.process import ServerProcess, running_server
 
 STALLED_CONNECTIONS = 4
 STALLED_PER_CONNECTION = 50
@@ -72,11 +72,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         "REGISTRY_WATCH_BUFFER": "64",
         "REGISTRY_STARTUP_GRACE_SECONDS": "0",
     }
-    process = start_server(folder / "registry.db", env=env)
-    try:
+    with running_server(folder / "registry.db", env=env) as process:
         yield process
-    finally:
-        process.terminate()
 
 
 @pytest.fixture(scope="module")

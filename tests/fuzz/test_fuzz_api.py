@@ -31,7 +31,7 @@ from generated.registry.v1 import heartbeat_service_pb2, registry_service_pb2, r
 from tests.auth.support import SECRET, token
 from tests.fuzz.proto_strategies import messages
 from tests.helpers.fuzz import budget
-from tests.helpers.process import ServerProcess, start_server
+from tests.helpers.process import ServerProcess, running_server
 
 SERVICES = [
     registry_service_pb2.DESCRIPTOR.services_by_name["RegistryService"],
@@ -64,11 +64,8 @@ STREAM_WINDOW = 0.05
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("fuzz")
     env = {"REGISTRY_AUTH_MODE": "jwt", "REGISTRY_JWT_SECRET": SECRET, "REGISTRY_LOG_LEVEL": "INFO"}
-    process = start_server(folder / "registry.db", env=env)
-    try:
+    with running_server(folder / "registry.db", env=env) as process:
         yield process
-    finally:
-        process.terminate()
 
 
 @pytest.fixture(scope="module")
