@@ -137,7 +137,7 @@ def test_any_request_ends_in_success_or_a_domain_error(
     size = (1, 6) if method.client_streaming else (1, 1)
     strategy = st.lists(messages(method.input_type), min_size=size[0], max_size=size[1])
 
-    @budget(40 if method.server_streaming or method.client_streaming else 120)
+    @budget(30 if method.server_streaming or method.client_streaming else 80)
     @given(requests=strategy)
     def fuzz(requests: list[Message]) -> None:
         call(channel, method, requests, metadata)
