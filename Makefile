@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
+PROTO_LOADER_VERSION := 0.8.1
+PROTO_LOADER_GEN := .tools/node_modules/.bin/proto-loader-gen-types
 STAMP := $(VENV)/.installed
 
 .PHONY: run test install tools generate check-generated lint typecheck format breaking bench demo clean
@@ -22,15 +24,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-tools: $(BUF)
+tools: $(BUF) $(PROTO_LOADER_GEN)
 
-$(BUF):
-	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
+$(BUF) $(PROTO_LOADER_GEN):
+	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION) @grpc/proto-loader@$(PROTO_LOADER_VERSION)
 
-generate: install  ## Regenerate generated/ from protos/
+generate: install tools  ## Regenerate generated/ (Python, generated/go, generated/node) from protos/
 	$(PY) scripts/generate.py
 
-check-generated: install tools  ## Fail when generated/ is stale or the protos break lint
+check-generated: install tools  ## Fail when generated/ (any language) is stale or the protos break lint
 	$(BUF) lint
 	$(PY) scripts/generate.py --check
 
