@@ -14,7 +14,6 @@ import time
 
 import grpc
 from grpc_health.v1 import health_pb2
-from grpc_health.v1._async import HealthServicer
 
 from registry.api.heartbeat_servicer import HeartbeatServicer
 from registry.api.inbox_client import InboxClient
@@ -28,6 +27,7 @@ from registry.core.events import EventBus
 from registry.core.lifecycle import LifecycleAnnouncer
 from registry.core.liveness import Liveness, LivenessSettings
 from registry.core.relay import Relay
+from registry.health import HealthServicer
 from registry.server import ServiceBinding, build_server
 from registry.store.sqlite import SqliteStore
 from registry.store.sqlite_events import SqliteEventLog
