@@ -6,26 +6,18 @@ which services reflection advertises (by descriptor name, never string literals)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from registry import reflection as method_aware_reflection
-from registry.api.decode_guard import DecodeGuardInterceptor
 from registry.config import Config
-from registry.health import HealthServicer
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceBinding:
-    """One gRPC service to serve: its full name (from the descriptor) and how to add it."""
-
-    full_name: str
-    add: Callable[[grpc.aio.Server], None]
+from registry.wire import reflection as method_aware_reflection
+from registry.wire.binding import ServiceBinding
+from registry.wire.decode_guard import DecodeGuardInterceptor
+from registry.wire.health import HealthServicer
 
 
 def channel_options(config: Config) -> list[tuple[str, Any]]:

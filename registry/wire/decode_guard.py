@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import grpc
 from google.protobuf.message import DecodeError
 
-from registry.api.errors import abort
 from registry.core.errors import InvalidArgument
+from registry.wire.status import abort
 
 Context = grpc.aio.ServicerContext[Any, Any]
 if TYPE_CHECKING:  # the stubs make these generic; the runtime classes are not subscriptable
