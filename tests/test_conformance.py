@@ -141,3 +141,12 @@ def test_a_client_in_another_language_uses_the_whole_api(
     assert parent != parent_id, "the registry's forwarding span is the parent"
     assert reply["trace_id"] == trace_id
     assert registry.error_lines() == [], registry.output()
+
+
+def test_the_typescript_types_check_a_typescript_client(node_program: list[str]) -> None:
+    """conformance/node/typed.ts compiles under `tsc --strict` against generated/node's types."""
+    folder = ROOT / "conformance" / "node"
+    done = subprocess.run(
+        ["npm", "run", "--silent", "typecheck"], cwd=folder, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
