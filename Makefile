@@ -8,7 +8,7 @@ PROTO_LOADER_VERSION := 0.8.1
 PROTO_LOADER_GEN := .tools/node_modules/.bin/proto-loader-gen-types
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install tools generate check-generated lint typecheck format breaking bench demo clean jaeger jaeger-build
+.PHONY: run test install tools graph-tools generate check-generated lint typecheck format breaking bench demo clean jaeger jaeger-build
 
 run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 	$(VENV)/bin/registry serve
@@ -24,7 +24,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-tools: $(BUF) $(PROTO_LOADER_GEN)
+tools: $(BUF) $(PROTO_LOADER_GEN) graph-tools
+
+graph-tools:  ## Graphviz, Chromium, the Mermaid CLI and cytoscape.js for the graph export tests
+	scripts/install_graph_tools.sh
 
 $(BUF) $(PROTO_LOADER_GEN):
 	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION) @grpc/proto-loader@$(PROTO_LOADER_VERSION)

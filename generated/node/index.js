@@ -5,7 +5,7 @@ const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
 const PROTOS = path.join(__dirname, 'protos');
-const FILES = ["registry/v1/envelope.proto", "registry/v1/heartbeat_service.proto", "registry/v1/inbox_service.proto", "registry/v1/instance.proto", "registry/v1/registry_service.proto", "registry/v1/relay_service.proto"];
+const FILES = ["registry/v1/dependency_graph.proto", "registry/v1/envelope.proto", "registry/v1/heartbeat_service.proto", "registry/v1/inbox_service.proto", "registry/v1/instance.proto", "registry/v1/registry_service.proto", "registry/v1/relay_service.proto"];
 /** The options the types in types/ were generated for; pass the same when loading yourself. */
 const LOADER_OPTIONS = Object.freeze({ keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTOS] });
 

@@ -501,9 +501,12 @@ type Dependency struct {
 	// Required. Name of the service depended upon (same rule as Instance.service_name).
 	ServiceName string `protobuf:"bytes,1,opt,name=service_name,json=serviceName,proto3" json:"service_name,omitempty"`
 	// Required. How badly the instance suffers when the dependency is down.
-	Kind          DependencyKind `protobuf:"varint,2,opt,name=kind,proto3,enum=registry.v1.DependencyKind" json:"kind,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Kind DependencyKind `protobuf:"varint,2,opt,name=kind,proto3,enum=registry.v1.DependencyKind" json:"kind,omitempty"`
+	// Optional. Versions of the dependency this instance works with, in Lookup's
+	// `version_constraint` syntax (`>=2,<3`). At most 256 characters. Shown on the dependency graph.
+	VersionConstraint string `protobuf:"bytes,3,opt,name=version_constraint,json=versionConstraint,proto3" json:"version_constraint,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Dependency) Reset() {
@@ -548,6 +551,13 @@ func (x *Dependency) GetKind() DependencyKind {
 		return x.Kind
 	}
 	return DependencyKind_DEPENDENCY_KIND_UNSPECIFIED
+}
+
+func (x *Dependency) GetVersionConstraint() string {
+	if x != nil {
+		return x.VersionConstraint
+	}
+	return ""
 }
 
 // HeartbeatPolicy is the liveness contract of one instance.
@@ -649,11 +659,12 @@ const file_registry_v1_instance_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x12\n" +
 	"\x04port\x18\x03 \x01(\rR\x04port\x129\n" +
-	"\bprotocol\x18\x04 \x01(\x0e2\x1d.registry.v1.EndpointProtocolR\bprotocol\"`\n" +
+	"\bprotocol\x18\x04 \x01(\x0e2\x1d.registry.v1.EndpointProtocolR\bprotocol\"\x8f\x01\n" +
 	"\n" +
 	"Dependency\x12!\n" +
 	"\fservice_name\x18\x01 \x01(\tR\vserviceName\x12/\n" +
-	"\x04kind\x18\x02 \x01(\x0e2\x1b.registry.v1.DependencyKindR\x04kind\"\xa0\x01\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1b.registry.v1.DependencyKindR\x04kind\x12-\n" +
+	"\x12version_constraint\x18\x03 \x01(\tR\x11versionConstraint\"\xa0\x01\n" +
 	"\x0fHeartbeatPolicy\x125\n" +
 	"\binterval\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\binterval\x123\n" +
 	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12!\n" +

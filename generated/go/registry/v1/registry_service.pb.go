@@ -1140,11 +1140,131 @@ func (x *WatchEvent) GetPreviousStatus() HealthStatus {
 	return HealthStatus_HEALTH_STATUS_UNSPECIFIED
 }
 
+// Request for GetDependencyGraph.
+type GetDependencyGraphRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Optional. Only the services within `depth` edges of this one (either direction), and its blast
+	// radius. Empty: the whole graph. INVALID_ARGUMENT when it is neither registered nor on any edge.
+	RootService string `protobuf:"bytes,1,opt,name=root_service,json=rootService,proto3" json:"root_service,omitempty"`
+	// Optional. With a root: how many edges away to go, 0 (unlimited) to 32 (more is refused).
+	Depth int32 `protobuf:"varint,2,opt,name=depth,proto3" json:"depth,omitempty"`
+	// Optional. The traffic window; unset means five minutes.
+	Window GraphWindow `protobuf:"varint,3,opt,name=window,proto3,enum=registry.v1.GraphWindow" json:"window,omitempty"`
+	// Optional. Only these edge kinds (declared kinds and observed message types). Empty: all.
+	Kinds         []GraphEdgeKind `protobuf:"varint,4,rep,packed,name=kinds,proto3,enum=registry.v1.GraphEdgeKind" json:"kinds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDependencyGraphRequest) Reset() {
+	*x = GetDependencyGraphRequest{}
+	mi := &file_registry_v1_registry_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDependencyGraphRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDependencyGraphRequest) ProtoMessage() {}
+
+func (x *GetDependencyGraphRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_registry_v1_registry_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDependencyGraphRequest.ProtoReflect.Descriptor instead.
+func (*GetDependencyGraphRequest) Descriptor() ([]byte, []int) {
+	return file_registry_v1_registry_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *GetDependencyGraphRequest) GetRootService() string {
+	if x != nil {
+		return x.RootService
+	}
+	return ""
+}
+
+func (x *GetDependencyGraphRequest) GetDepth() int32 {
+	if x != nil {
+		return x.Depth
+	}
+	return 0
+}
+
+func (x *GetDependencyGraphRequest) GetWindow() GraphWindow {
+	if x != nil {
+		return x.Window
+	}
+	return GraphWindow_GRAPH_WINDOW_UNSPECIFIED
+}
+
+func (x *GetDependencyGraphRequest) GetKinds() []GraphEdgeKind {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+// Response for GetDependencyGraph.
+type GetDependencyGraphResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The graph.
+	Graph         *DependencyGraph `protobuf:"bytes,1,opt,name=graph,proto3" json:"graph,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDependencyGraphResponse) Reset() {
+	*x = GetDependencyGraphResponse{}
+	mi := &file_registry_v1_registry_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDependencyGraphResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDependencyGraphResponse) ProtoMessage() {}
+
+func (x *GetDependencyGraphResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_registry_v1_registry_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDependencyGraphResponse.ProtoReflect.Descriptor instead.
+func (*GetDependencyGraphResponse) Descriptor() ([]byte, []int) {
+	return file_registry_v1_registry_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetDependencyGraphResponse) GetGraph() *DependencyGraph {
+	if x != nil {
+		return x.Graph
+	}
+	return nil
+}
+
 var File_registry_v1_registry_service_proto protoreflect.FileDescriptor
 
 const file_registry_v1_registry_service_proto_rawDesc = "" +
 	"\n" +
-	"\"registry/v1/registry_service.proto\x12\vregistry.v1\x1a\x1aregistry/v1/instance.proto\"D\n" +
+	"\"registry/v1/registry_service.proto\x12\vregistry.v1\x1a\"registry/v1/dependency_graph.proto\x1a\x1aregistry/v1/instance.proto\"D\n" +
 	"\x0fRegisterRequest\x121\n" +
 	"\binstance\x18\x01 \x01(\v2\x15.registry.v1.InstanceR\binstance\"_\n" +
 	"\x10RegisterResponse\x121\n" +
@@ -1212,7 +1332,14 @@ const file_registry_v1_registry_service_proto_rawDesc = "" +
 	"\x04type\x18\x01 \x01(\x0e2\x1b.registry.v1.WatchEventTypeR\x04type\x121\n" +
 	"\binstance\x18\x02 \x01(\v2\x15.registry.v1.InstanceR\binstance\x12\x1a\n" +
 	"\brevision\x18\x03 \x01(\x03R\brevision\x12B\n" +
-	"\x0fprevious_status\x18\x04 \x01(\x0e2\x19.registry.v1.HealthStatusR\x0epreviousStatus*\x9c\x01\n" +
+	"\x0fprevious_status\x18\x04 \x01(\x0e2\x19.registry.v1.HealthStatusR\x0epreviousStatus\"\xb8\x01\n" +
+	"\x19GetDependencyGraphRequest\x12!\n" +
+	"\froot_service\x18\x01 \x01(\tR\vrootService\x12\x14\n" +
+	"\x05depth\x18\x02 \x01(\x05R\x05depth\x120\n" +
+	"\x06window\x18\x03 \x01(\x0e2\x18.registry.v1.GraphWindowR\x06window\x120\n" +
+	"\x05kinds\x18\x04 \x03(\x0e2\x1a.registry.v1.GraphEdgeKindR\x05kinds\"P\n" +
+	"\x1aGetDependencyGraphResponse\x122\n" +
+	"\x05graph\x18\x01 \x01(\v2\x1c.registry.v1.DependencyGraphR\x05graph*\x9c\x01\n" +
 	"\x11WatchResponseKind\x12#\n" +
 	"\x1fWATCH_RESPONSE_KIND_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cWATCH_RESPONSE_KIND_SNAPSHOT\x10\x01\x12\x1e\n" +
@@ -1223,7 +1350,7 @@ const file_registry_v1_registry_service_proto_rawDesc = "" +
 	"\x16WATCH_EVENT_TYPE_ADDED\x10\x01\x12\x1c\n" +
 	"\x18WATCH_EVENT_TYPE_UPDATED\x10\x02\x12\x1c\n" +
 	"\x18WATCH_EVENT_TYPE_REMOVED\x10\x03\x12#\n" +
-	"\x1fWATCH_EVENT_TYPE_STATUS_CHANGED\x10\x042\xad\x04\n" +
+	"\x1fWATCH_EVENT_TYPE_STATUS_CHANGED\x10\x042\x94\x05\n" +
 	"\x0fRegistryService\x12G\n" +
 	"\bRegister\x12\x1c.registry.v1.RegisterRequest\x1a\x1d.registry.v1.RegisterResponse\x12M\n" +
 	"\n" +
@@ -1232,7 +1359,8 @@ const file_registry_v1_registry_service_proto_rawDesc = "" +
 	"\fListServices\x12 .registry.v1.ListServicesRequest\x1a!.registry.v1.ListServicesResponse\x12V\n" +
 	"\rListInstances\x12!.registry.v1.ListInstancesRequest\x1a\".registry.v1.ListInstancesResponse\x12A\n" +
 	"\x06Lookup\x12\x1a.registry.v1.LookupRequest\x1a\x1b.registry.v1.LookupResponse\x12@\n" +
-	"\x05Watch\x12\x19.registry.v1.WatchRequest\x1a\x1a.registry.v1.WatchResponse0\x01B\xa8\x01\n" +
+	"\x05Watch\x12\x19.registry.v1.WatchRequest\x1a\x1a.registry.v1.WatchResponse0\x01\x12e\n" +
+	"\x12GetDependencyGraph\x12&.registry.v1.GetDependencyGraphRequest\x1a'.registry.v1.GetDependencyGraphResponseB\xa8\x01\n" +
 	"\x0fcom.registry.v1B\x14RegistryServiceProtoP\x01Z2registry.local/generated/go/registry/v1;registryv1\xa2\x02\x03RXX\xaa\x02\vRegistry.V1\xca\x02\vRegistry\\V1\xe2\x02\x17Registry\\V1\\GPBMetadata\xea\x02\fRegistry::V1b\x06proto3"
 
 var (
@@ -1248,63 +1376,73 @@ func file_registry_v1_registry_service_proto_rawDescGZIP() []byte {
 }
 
 var file_registry_v1_registry_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_registry_v1_registry_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_registry_v1_registry_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_registry_v1_registry_service_proto_goTypes = []any{
-	(WatchResponseKind)(0),        // 0: registry.v1.WatchResponseKind
-	(WatchEventType)(0),           // 1: registry.v1.WatchEventType
-	(*RegisterRequest)(nil),       // 2: registry.v1.RegisterRequest
-	(*RegisterResponse)(nil),      // 3: registry.v1.RegisterResponse
-	(*DeregisterRequest)(nil),     // 4: registry.v1.DeregisterRequest
-	(*DeregisterResponse)(nil),    // 5: registry.v1.DeregisterResponse
-	(*GetInstanceRequest)(nil),    // 6: registry.v1.GetInstanceRequest
-	(*GetInstanceResponse)(nil),   // 7: registry.v1.GetInstanceResponse
-	(*ListServicesRequest)(nil),   // 8: registry.v1.ListServicesRequest
-	(*ListServicesResponse)(nil),  // 9: registry.v1.ListServicesResponse
-	(*ServiceSummary)(nil),        // 10: registry.v1.ServiceSummary
-	(*ListInstancesRequest)(nil),  // 11: registry.v1.ListInstancesRequest
-	(*ListInstancesResponse)(nil), // 12: registry.v1.ListInstancesResponse
-	(*LookupRequest)(nil),         // 13: registry.v1.LookupRequest
-	(*LookupResponse)(nil),        // 14: registry.v1.LookupResponse
-	(*WatchRequest)(nil),          // 15: registry.v1.WatchRequest
-	(*WatchResponse)(nil),         // 16: registry.v1.WatchResponse
-	(*WatchEvent)(nil),            // 17: registry.v1.WatchEvent
-	nil,                           // 18: registry.v1.LookupRequest.MetadataEntry
-	(*Instance)(nil),              // 19: registry.v1.Instance
-	(HealthStatus)(0),             // 20: registry.v1.HealthStatus
+	(WatchResponseKind)(0),             // 0: registry.v1.WatchResponseKind
+	(WatchEventType)(0),                // 1: registry.v1.WatchEventType
+	(*RegisterRequest)(nil),            // 2: registry.v1.RegisterRequest
+	(*RegisterResponse)(nil),           // 3: registry.v1.RegisterResponse
+	(*DeregisterRequest)(nil),          // 4: registry.v1.DeregisterRequest
+	(*DeregisterResponse)(nil),         // 5: registry.v1.DeregisterResponse
+	(*GetInstanceRequest)(nil),         // 6: registry.v1.GetInstanceRequest
+	(*GetInstanceResponse)(nil),        // 7: registry.v1.GetInstanceResponse
+	(*ListServicesRequest)(nil),        // 8: registry.v1.ListServicesRequest
+	(*ListServicesResponse)(nil),       // 9: registry.v1.ListServicesResponse
+	(*ServiceSummary)(nil),             // 10: registry.v1.ServiceSummary
+	(*ListInstancesRequest)(nil),       // 11: registry.v1.ListInstancesRequest
+	(*ListInstancesResponse)(nil),      // 12: registry.v1.ListInstancesResponse
+	(*LookupRequest)(nil),              // 13: registry.v1.LookupRequest
+	(*LookupResponse)(nil),             // 14: registry.v1.LookupResponse
+	(*WatchRequest)(nil),               // 15: registry.v1.WatchRequest
+	(*WatchResponse)(nil),              // 16: registry.v1.WatchResponse
+	(*WatchEvent)(nil),                 // 17: registry.v1.WatchEvent
+	(*GetDependencyGraphRequest)(nil),  // 18: registry.v1.GetDependencyGraphRequest
+	(*GetDependencyGraphResponse)(nil), // 19: registry.v1.GetDependencyGraphResponse
+	nil,                                // 20: registry.v1.LookupRequest.MetadataEntry
+	(*Instance)(nil),                   // 21: registry.v1.Instance
+	(HealthStatus)(0),                  // 22: registry.v1.HealthStatus
+	(GraphWindow)(0),                   // 23: registry.v1.GraphWindow
+	(GraphEdgeKind)(0),                 // 24: registry.v1.GraphEdgeKind
+	(*DependencyGraph)(nil),            // 25: registry.v1.DependencyGraph
 }
 var file_registry_v1_registry_service_proto_depIdxs = []int32{
-	19, // 0: registry.v1.RegisterRequest.instance:type_name -> registry.v1.Instance
-	19, // 1: registry.v1.RegisterResponse.instance:type_name -> registry.v1.Instance
-	19, // 2: registry.v1.GetInstanceResponse.instance:type_name -> registry.v1.Instance
+	21, // 0: registry.v1.RegisterRequest.instance:type_name -> registry.v1.Instance
+	21, // 1: registry.v1.RegisterResponse.instance:type_name -> registry.v1.Instance
+	21, // 2: registry.v1.GetInstanceResponse.instance:type_name -> registry.v1.Instance
 	10, // 3: registry.v1.ListServicesResponse.services:type_name -> registry.v1.ServiceSummary
-	19, // 4: registry.v1.ListInstancesResponse.instances:type_name -> registry.v1.Instance
-	18, // 5: registry.v1.LookupRequest.metadata:type_name -> registry.v1.LookupRequest.MetadataEntry
-	20, // 6: registry.v1.LookupRequest.statuses:type_name -> registry.v1.HealthStatus
-	19, // 7: registry.v1.LookupResponse.instances:type_name -> registry.v1.Instance
+	21, // 4: registry.v1.ListInstancesResponse.instances:type_name -> registry.v1.Instance
+	20, // 5: registry.v1.LookupRequest.metadata:type_name -> registry.v1.LookupRequest.MetadataEntry
+	22, // 6: registry.v1.LookupRequest.statuses:type_name -> registry.v1.HealthStatus
+	21, // 7: registry.v1.LookupResponse.instances:type_name -> registry.v1.Instance
 	0,  // 8: registry.v1.WatchResponse.kind:type_name -> registry.v1.WatchResponseKind
 	17, // 9: registry.v1.WatchResponse.events:type_name -> registry.v1.WatchEvent
 	1,  // 10: registry.v1.WatchEvent.type:type_name -> registry.v1.WatchEventType
-	19, // 11: registry.v1.WatchEvent.instance:type_name -> registry.v1.Instance
-	20, // 12: registry.v1.WatchEvent.previous_status:type_name -> registry.v1.HealthStatus
-	2,  // 13: registry.v1.RegistryService.Register:input_type -> registry.v1.RegisterRequest
-	4,  // 14: registry.v1.RegistryService.Deregister:input_type -> registry.v1.DeregisterRequest
-	6,  // 15: registry.v1.RegistryService.GetInstance:input_type -> registry.v1.GetInstanceRequest
-	8,  // 16: registry.v1.RegistryService.ListServices:input_type -> registry.v1.ListServicesRequest
-	11, // 17: registry.v1.RegistryService.ListInstances:input_type -> registry.v1.ListInstancesRequest
-	13, // 18: registry.v1.RegistryService.Lookup:input_type -> registry.v1.LookupRequest
-	15, // 19: registry.v1.RegistryService.Watch:input_type -> registry.v1.WatchRequest
-	3,  // 20: registry.v1.RegistryService.Register:output_type -> registry.v1.RegisterResponse
-	5,  // 21: registry.v1.RegistryService.Deregister:output_type -> registry.v1.DeregisterResponse
-	7,  // 22: registry.v1.RegistryService.GetInstance:output_type -> registry.v1.GetInstanceResponse
-	9,  // 23: registry.v1.RegistryService.ListServices:output_type -> registry.v1.ListServicesResponse
-	12, // 24: registry.v1.RegistryService.ListInstances:output_type -> registry.v1.ListInstancesResponse
-	14, // 25: registry.v1.RegistryService.Lookup:output_type -> registry.v1.LookupResponse
-	16, // 26: registry.v1.RegistryService.Watch:output_type -> registry.v1.WatchResponse
-	20, // [20:27] is the sub-list for method output_type
-	13, // [13:20] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	21, // 11: registry.v1.WatchEvent.instance:type_name -> registry.v1.Instance
+	22, // 12: registry.v1.WatchEvent.previous_status:type_name -> registry.v1.HealthStatus
+	23, // 13: registry.v1.GetDependencyGraphRequest.window:type_name -> registry.v1.GraphWindow
+	24, // 14: registry.v1.GetDependencyGraphRequest.kinds:type_name -> registry.v1.GraphEdgeKind
+	25, // 15: registry.v1.GetDependencyGraphResponse.graph:type_name -> registry.v1.DependencyGraph
+	2,  // 16: registry.v1.RegistryService.Register:input_type -> registry.v1.RegisterRequest
+	4,  // 17: registry.v1.RegistryService.Deregister:input_type -> registry.v1.DeregisterRequest
+	6,  // 18: registry.v1.RegistryService.GetInstance:input_type -> registry.v1.GetInstanceRequest
+	8,  // 19: registry.v1.RegistryService.ListServices:input_type -> registry.v1.ListServicesRequest
+	11, // 20: registry.v1.RegistryService.ListInstances:input_type -> registry.v1.ListInstancesRequest
+	13, // 21: registry.v1.RegistryService.Lookup:input_type -> registry.v1.LookupRequest
+	15, // 22: registry.v1.RegistryService.Watch:input_type -> registry.v1.WatchRequest
+	18, // 23: registry.v1.RegistryService.GetDependencyGraph:input_type -> registry.v1.GetDependencyGraphRequest
+	3,  // 24: registry.v1.RegistryService.Register:output_type -> registry.v1.RegisterResponse
+	5,  // 25: registry.v1.RegistryService.Deregister:output_type -> registry.v1.DeregisterResponse
+	7,  // 26: registry.v1.RegistryService.GetInstance:output_type -> registry.v1.GetInstanceResponse
+	9,  // 27: registry.v1.RegistryService.ListServices:output_type -> registry.v1.ListServicesResponse
+	12, // 28: registry.v1.RegistryService.ListInstances:output_type -> registry.v1.ListInstancesResponse
+	14, // 29: registry.v1.RegistryService.Lookup:output_type -> registry.v1.LookupResponse
+	16, // 30: registry.v1.RegistryService.Watch:output_type -> registry.v1.WatchResponse
+	19, // 31: registry.v1.RegistryService.GetDependencyGraph:output_type -> registry.v1.GetDependencyGraphResponse
+	24, // [24:32] is the sub-list for method output_type
+	16, // [16:24] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_registry_v1_registry_service_proto_init() }
@@ -1312,6 +1450,7 @@ func file_registry_v1_registry_service_proto_init() {
 	if File_registry_v1_registry_service_proto != nil {
 		return
 	}
+	file_registry_v1_dependency_graph_proto_init()
 	file_registry_v1_instance_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1319,7 +1458,7 @@ func file_registry_v1_registry_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_registry_v1_registry_service_proto_rawDesc), len(file_registry_v1_registry_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,13 +19,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RegistryService_Register_FullMethodName      = "/registry.v1.RegistryService/Register"
-	RegistryService_Deregister_FullMethodName    = "/registry.v1.RegistryService/Deregister"
-	RegistryService_GetInstance_FullMethodName   = "/registry.v1.RegistryService/GetInstance"
-	RegistryService_ListServices_FullMethodName  = "/registry.v1.RegistryService/ListServices"
-	RegistryService_ListInstances_FullMethodName = "/registry.v1.RegistryService/ListInstances"
-	RegistryService_Lookup_FullMethodName        = "/registry.v1.RegistryService/Lookup"
-	RegistryService_Watch_FullMethodName         = "/registry.v1.RegistryService/Watch"
+	RegistryService_Register_FullMethodName           = "/registry.v1.RegistryService/Register"
+	RegistryService_Deregister_FullMethodName         = "/registry.v1.RegistryService/Deregister"
+	RegistryService_GetInstance_FullMethodName        = "/registry.v1.RegistryService/GetInstance"
+	RegistryService_ListServices_FullMethodName       = "/registry.v1.RegistryService/ListServices"
+	RegistryService_ListInstances_FullMethodName      = "/registry.v1.RegistryService/ListInstances"
+	RegistryService_Lookup_FullMethodName             = "/registry.v1.RegistryService/Lookup"
+	RegistryService_Watch_FullMethodName              = "/registry.v1.RegistryService/Watch"
+	RegistryService_GetDependencyGraph_FullMethodName = "/registry.v1.RegistryService/GetDependencyGraph"
 )
 
 // RegistryServiceClient is the client API for RegistryService service.
@@ -55,6 +56,10 @@ type RegistryServiceClient interface {
 	// Streams catalog changes for some services or all: a snapshot first, then every change in
 	// revision order. See WatchRequest for resuming after a reconnect.
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error)
+	// Returns the dependency graph: declared dependencies joined with the traffic the relay carried
+	// in a window, with cycles, hubs, the critical path, the root's blast radius and the
+	// differences between declared and observed. Answered from memory.
+	GetDependencyGraph(ctx context.Context, in *GetDependencyGraphRequest, opts ...grpc.CallOption) (*GetDependencyGraphResponse, error)
 }
 
 type registryServiceClient struct {
@@ -144,6 +149,16 @@ func (c *registryServiceClient) Watch(ctx context.Context, in *WatchRequest, opt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type RegistryService_WatchClient = grpc.ServerStreamingClient[WatchResponse]
 
+func (c *registryServiceClient) GetDependencyGraph(ctx context.Context, in *GetDependencyGraphRequest, opts ...grpc.CallOption) (*GetDependencyGraphResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDependencyGraphResponse)
+	err := c.cc.Invoke(ctx, RegistryService_GetDependencyGraph_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RegistryServiceServer is the server API for RegistryService service.
 // All implementations must embed UnimplementedRegistryServiceServer
 // for forward compatibility.
@@ -171,6 +186,10 @@ type RegistryServiceServer interface {
 	// Streams catalog changes for some services or all: a snapshot first, then every change in
 	// revision order. See WatchRequest for resuming after a reconnect.
 	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error
+	// Returns the dependency graph: declared dependencies joined with the traffic the relay carried
+	// in a window, with cycles, hubs, the critical path, the root's blast radius and the
+	// differences between declared and observed. Answered from memory.
+	GetDependencyGraph(context.Context, *GetDependencyGraphRequest) (*GetDependencyGraphResponse, error)
 	mustEmbedUnimplementedRegistryServiceServer()
 }
 
@@ -201,6 +220,9 @@ func (UnimplementedRegistryServiceServer) Lookup(context.Context, *LookupRequest
 }
 func (UnimplementedRegistryServiceServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error {
 	return status.Errorf(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedRegistryServiceServer) GetDependencyGraph(context.Context, *GetDependencyGraphRequest) (*GetDependencyGraphResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetDependencyGraph not implemented")
 }
 func (UnimplementedRegistryServiceServer) mustEmbedUnimplementedRegistryServiceServer() {}
 func (UnimplementedRegistryServiceServer) testEmbeddedByValue()                         {}
@@ -342,6 +364,24 @@ func _RegistryService_Watch_Handler(srv interface{}, stream grpc.ServerStream) e
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type RegistryService_WatchServer = grpc.ServerStreamingServer[WatchResponse]
 
+func _RegistryService_GetDependencyGraph_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDependencyGraphRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).GetDependencyGraph(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_GetDependencyGraph_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).GetDependencyGraph(ctx, req.(*GetDependencyGraphRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RegistryService_ServiceDesc is the grpc.ServiceDesc for RegistryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -372,6 +412,10 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Lookup",
 			Handler:    _RegistryService_Lookup_Handler,
+		},
+		{
+			MethodName: "GetDependencyGraph",
+			Handler:    _RegistryService_GetDependencyGraph_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

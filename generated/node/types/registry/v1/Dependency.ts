@@ -5,9 +5,11 @@ import type { DependencyKind as _registry_v1_DependencyKind, DependencyKind__Out
 export interface Dependency {
   'serviceName'?: (string);
   'kind'?: (_registry_v1_DependencyKind);
+  'versionConstraint'?: (string);
 }
 
 export interface Dependency__Output {
   'serviceName': (string);
   'kind': (_registry_v1_DependencyKind__Output);
+  'versionConstraint': (string);
 }

@@ -4,6 +4,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { DeregisterRequest as _registry_v1_DeregisterRequest, DeregisterRequest__Output as _registry_v1_DeregisterRequest__Output } from '../../registry/v1/DeregisterRequest';
 import type { DeregisterResponse as _registry_v1_DeregisterResponse, DeregisterResponse__Output as _registry_v1_DeregisterResponse__Output } from '../../registry/v1/DeregisterResponse';
+import type { GetDependencyGraphRequest as _registry_v1_GetDependencyGraphRequest, GetDependencyGraphRequest__Output as _registry_v1_GetDependencyGraphRequest__Output } from '../../registry/v1/GetDependencyGraphRequest';
+import type { GetDependencyGraphResponse as _registry_v1_GetDependencyGraphResponse, GetDependencyGraphResponse__Output as _registry_v1_GetDependencyGraphResponse__Output } from '../../registry/v1/GetDependencyGraphResponse';
 import type { GetInstanceRequest as _registry_v1_GetInstanceRequest, GetInstanceRequest__Output as _registry_v1_GetInstanceRequest__Output } from '../../registry/v1/GetInstanceRequest';
 import type { GetInstanceResponse as _registry_v1_GetInstanceResponse, GetInstanceResponse__Output as _registry_v1_GetInstanceResponse__Output } from '../../registry/v1/GetInstanceResponse';
 import type { ListInstancesRequest as _registry_v1_ListInstancesRequest, ListInstancesRequest__Output as _registry_v1_ListInstancesRequest__Output } from '../../registry/v1/ListInstancesRequest';
@@ -26,6 +28,15 @@ export interface RegistryServiceClient extends grpc.Client {
   deregister(argument: _registry_v1_DeregisterRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_registry_v1_DeregisterResponse__Output>): grpc.ClientUnaryCall;
   deregister(argument: _registry_v1_DeregisterRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_registry_v1_DeregisterResponse__Output>): grpc.ClientUnaryCall;
   deregister(argument: _registry_v1_DeregisterRequest, callback: grpc.requestCallback<_registry_v1_DeregisterResponse__Output>): grpc.ClientUnaryCall;
+  
+  GetDependencyGraph(argument: _registry_v1_GetDependencyGraphRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_registry_v1_GetDependencyGraphResponse__Output>): grpc.ClientUnaryCall;
+  GetDependencyGraph(argument: _registry_v1_GetDependencyGraphRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_registry_v1_GetDependencyGraphResponse__Output>): grpc.ClientUnaryCall;
+  GetDependencyGraph(argument: _registry_v1_GetDependencyGraphRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_registry_v1_GetDependencyGraphResponse__Output>): grpc.ClientUnaryCall;
+  GetDependencyGraph(argument: _registry_v1_GetDependencyGraphRequest, callback: grpc.requestCallback<_registry_v1_GetDependencyGraphResponse__Output>): grpc.ClientUnaryCall;
+  getDependencyGraph(argument: _registry_v1_GetDependencyGraphRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_registry_v1_GetDependencyGraphResponse__Output>): grpc.ClientUnaryCall;
+  getDependencyGraph(argument: _registry_v1_GetDependencyGraphRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_registry_v1_GetDependencyGraphResponse__Output>): grpc.ClientUnaryCall;
+  getDependencyGraph(argument: _registry_v1_GetDependencyGraphRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_registry_v1_GetDependencyGraphResponse__Output>): grpc.ClientUnaryCall;
+  getDependencyGraph(argument: _registry_v1_GetDependencyGraphRequest, callback: grpc.requestCallback<_registry_v1_GetDependencyGraphResponse__Output>): grpc.ClientUnaryCall;
   
   GetInstance(argument: _registry_v1_GetInstanceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_registry_v1_GetInstanceResponse__Output>): grpc.ClientUnaryCall;
   GetInstance(argument: _registry_v1_GetInstanceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_registry_v1_GetInstanceResponse__Output>): grpc.ClientUnaryCall;
@@ -82,6 +93,8 @@ export interface RegistryServiceClient extends grpc.Client {
 export interface RegistryServiceHandlers extends grpc.UntypedServiceImplementation {
   Deregister: grpc.handleUnaryCall<_registry_v1_DeregisterRequest__Output, _registry_v1_DeregisterResponse>;
   
+  GetDependencyGraph: grpc.handleUnaryCall<_registry_v1_GetDependencyGraphRequest__Output, _registry_v1_GetDependencyGraphResponse>;
+  
   GetInstance: grpc.handleUnaryCall<_registry_v1_GetInstanceRequest__Output, _registry_v1_GetInstanceResponse>;
   
   ListInstances: grpc.handleUnaryCall<_registry_v1_ListInstancesRequest__Output, _registry_v1_ListInstancesResponse>;
@@ -98,6 +111,7 @@ export interface RegistryServiceHandlers extends grpc.UntypedServiceImplementati
 
 export interface RegistryServiceDefinition extends grpc.ServiceDefinition {
   Deregister: MethodDefinition<_registry_v1_DeregisterRequest, _registry_v1_DeregisterResponse, _registry_v1_DeregisterRequest__Output, _registry_v1_DeregisterResponse__Output>
+  GetDependencyGraph: MethodDefinition<_registry_v1_GetDependencyGraphRequest, _registry_v1_GetDependencyGraphResponse, _registry_v1_GetDependencyGraphRequest__Output, _registry_v1_GetDependencyGraphResponse__Output>
   GetInstance: MethodDefinition<_registry_v1_GetInstanceRequest, _registry_v1_GetInstanceResponse, _registry_v1_GetInstanceRequest__Output, _registry_v1_GetInstanceResponse__Output>
   ListInstances: MethodDefinition<_registry_v1_ListInstancesRequest, _registry_v1_ListInstancesResponse, _registry_v1_ListInstancesRequest__Output, _registry_v1_ListInstancesResponse__Output>
   ListServices: MethodDefinition<_registry_v1_ListServicesRequest, _registry_v1_ListServicesResponse, _registry_v1_ListServicesRequest__Output, _registry_v1_ListServicesResponse__Output>
