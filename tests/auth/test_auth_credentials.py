@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from client import ClientConfig, RegistryClient
 from generated.registry.v1 import registry_service_pb2 as pb
-from registry.auth import scopes
+from registry.auth import scopes, signing
 from registry.auth.verifier import Verifier
 from registry.config import config_for_tests
 from registry.core.errors import Unauthenticated
@@ -303,3 +303,25 @@ def test_no_token_signed_with_a_key_speaks_beyond_it(  # noqa: PLR0917 - hypothe
         return
     assert identity.service == "orders"
     assert scopes.beyond(identity.scopes, scopes.parse(A_SCOPES)) == []
+
+
+def test_a_jwks_key_can_carry_the_same_binding(tmp_path: Path) -> None:
+    """An identity provider's JWKS may bind its keys too: `sub` and `scope` members on the JWK."""
+    key = signing.generate_private_key("ES256")
+    jwk = {**signing.public_jwk(key, "idp-orders"), "sub": "orders", "scope": "discover"}
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    config = config_for_tests(
+        {"auth_mode": "jwt", "jwks_file": str(tmp_path / "jwks.json"), "db_path": tmp_path / "r.db"}
+    )
+    verifier = Verifier.from_config(config, create_secret=False)
+    assert (
+        verifier.verify(sign(claims("orders", "discover"), key, "ES256", kid="idp-orders")).service
+        == "orders"
+    )
+    for forged, reason in [
+        (claims("billing", "discover"), "TOKEN_SUBJECT_NOT_ALLOWED"),
+        (claims("orders", "discover admin"), "TOKEN_SCOPE_NOT_ALLOWED"),
+    ]:
+        with pytest.raises(Unauthenticated) as caught:
+            verifier.verify(sign(forged, key, "ES256", kid="idp-orders"))
+        assert caught.value.reason == reason
