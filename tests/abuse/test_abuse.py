@@ -9,7 +9,6 @@ docs/security.md quotes).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import statistics
 import subprocess
@@ -18,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -41,8 +41,11 @@ METADATA_VALUE = "v" * 400
 """60 instances x 8 values of 400 bytes: a snapshot of about 200 KiB per watcher."""
 
 P99_BUDGET = 0.5
-"""Seconds. Far above a normal Lookup (about a millisecond) on a machine shared with other test
-runs, far below a frozen event loop (a backtracking publish froze it for 3.4 s)."""
+"""Seconds: the Lookup p99 allowed under abuse. Far above a normal Lookup (about a millisecond),
+far below a frozen event loop (a backtracking publish froze it for 3.4 s). On a machine so busy
+that even a quiet registry answers slowly, the budget is QUIET_FACTOR times the quiet p99
+measured just before, in the same run, as the benchmarks measure their floor."""
+QUIET_FACTOR = 10
 SNAPSHOTS_PER_STALLED_STREAM = 4
 """Copies of its snapshot a stalled watcher may cost the registry (gRPC's buffers and our queue),
 not the ~11 seen before watchers were bounded in bytes."""
@@ -128,6 +131,30 @@ class LookupProbe:
         return statistics.quantiles(self.latencies, n=100)[98]
 
 
+def quiet_p99(address: str) -> float:
+    """The Lookup p99 of the probe alone for a second: this machine's floor right now."""
+    with LookupProbe(address) as probe:
+        time.sleep(1.0)
+    return probe.p99()
+
+
+def p99_budget(floor: float) -> float:
+    return max(P99_BUDGET, QUIET_FACTOR * floor)
+
+
+def abuse(mode: str, address: str, amount: str) -> dict[str, Any]:
+    """Run tests/abuse/load.py in its own process; its JSON summary."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.abuse.load", mode, address, amount],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary
+
+
 def until(condition: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -164,7 +191,7 @@ def test_stalled_watchers_cost_bounded_memory_and_free_their_slots(
     for n in range(BIG_INSTANCES):
         stub.Register(pb.RegisterRequest(instance=big_instance(n)), metadata=writer, timeout=5)
     snapshot = sum(big_instance(n).ByteSize() for n in range(BIG_INSTANCES))
-    time.sleep(0.3)
+    floor = quiet_p99(server.address)
     baseline = rss(server.proc.pid)
     peak = baseline
 
@@ -198,41 +225,39 @@ def test_stalled_watchers_cost_bounded_memory_and_free_their_slots(
         f"\nstalled watchers: {streams} streams, snapshot {snapshot / 1024:.0f} KiB each, "
         f"{ended} cut while stalled; RSS {baseline / 2**20:.0f} -> {peak / 2**20:.0f} MiB "
         f"(+{growth / streams / 1024:.0f} KiB per stream); "
-        f"Lookup p99 {probe.p99() * 1000:.1f} ms over {len(probe.latencies)} calls"
+        f"Lookup p99 {probe.p99() * 1000:.1f} ms over {len(probe.latencies)} calls "
+        f"(quiet floor {floor * 1000:.1f} ms)"
     )
     assert growth < streams * snapshot * SNAPSHOTS_PER_STALLED_STREAM + RSS_SLACK
     assert refused_again <= refused_first, f"{refused_again} watchers refused after the stalled ones left"
     assert probe.failures == []
-    assert probe.p99() < P99_BUDGET
+    assert probe.p99() < p99_budget(floor)
 
 
 def test_a_flood_of_calls_leaves_lookup_responsive(server: ServerProcess) -> None:
-    """A flood from another process (tests/abuse/flood.py: six connections, 16 calls in flight
+    """A flood from another process (tests/abuse/load.py: six connections, 16 calls in flight
     each, good and bad requests) for 3 s, while the probe times its Lookups."""
+    floor = quiet_p99(server.address)
     baseline = rss(server.proc.pid)
     with LookupProbe(server.address) as probe:
-        flood = subprocess.run(
-            [sys.executable, "-m", "tests.abuse.flood", server.address, "3"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-    result = json.loads(flood.stdout.strip().splitlines()[-1])
+        result = abuse("flood", server.address, "3")
     growth = rss(server.proc.pid) - baseline
     print(
         f"\nflood: {result['calls']} calls from 6 connections in 3 s, 16 in flight each; "
         f"RSS {growth / 2**20:+.1f} MiB; "
-        f"Lookup p99 {probe.p99() * 1000:.1f} ms over {len(probe.latencies)} calls"
+        f"Lookup p99 {probe.p99() * 1000:.1f} ms over {len(probe.latencies)} calls "
+        f"(quiet floor {floor * 1000:.1f} ms)"
     )
     assert result["unexpected"] == []
     assert result["calls"] > 0
     assert probe.failures == []
-    assert probe.p99() < P99_BUDGET
+    assert probe.p99() < p99_budget(floor)
     assert growth < RSS_SLACK
 
 
 def test_a_reconnect_storm_frees_every_heartbeat_slot(server: ServerProcess, channel: grpc.Channel) -> None:
+    """200 connections from another process each bind a heartbeat stream (take_over), beat once and
+    drop; meanwhile raw peers open 100 streams that never bind and never read, then vanish."""
     stub = pb_grpc.RegistryServiceStub(channel)
     health = hb_grpc.HeartbeatServiceStub(channel)
     reader = bearer("storm-reader", "discover")
@@ -244,29 +269,10 @@ def test_a_reconnect_storm_frees_every_heartbeat_slot(server: ServerProcess, cha
         )
         stub.Register(pb.RegisterRequest(instance=instance), metadata=bearer("storm", ""), timeout=5)
     host, port = server.address.rsplit(":", 1)
+    floor = quiet_p99(server.address)
     baseline = rss(server.proc.pid)
 
-    def storm(worker: int, rounds: int) -> None:
-        metadata = bearer("storm", "")
-        for r in range(rounds):
-            with grpc.insecure_channel(server.address) as ch:  # a new connection every time
-                requests = iter(
-                    [
-                        hb.HeartbeatRequest(
-                            bind=hb.HeartbeatBind(
-                                service_name="storm", instance_id=f"s-{(worker + r) % 20}", take_over=True
-                            )
-                        ),
-                        hb.HeartbeatRequest(beat=hb.Beat(sequence=1)),
-                    ]
-                )
-                call = hb_grpc.HeartbeatServiceStub(ch).Heartbeat(requests, metadata=metadata, timeout=2)
-                with contextlib.suppress(grpc.RpcError, StopIteration):
-                    next(call)
-            # leaving the block drops the connection under the open stream
-
     with LookupProbe(server.address) as probe:
-        # Raw peers that open heartbeat streams, never bind, never read, then vanish.
         raw = []
         for c in range(4):
             connection = StalledConnection(host, int(port), f"Bearer {token(f'lurker-{c}', '', ttl=600)}")
@@ -275,11 +281,7 @@ def test_a_reconnect_storm_frees_every_heartbeat_slot(server: ServerProcess, cha
                     "/registry.v1.HeartbeatService/Heartbeat", hb.HeartbeatRequest(), end_stream=False
                 )
             raw.append(connection)
-        threads = [threading.Thread(target=storm, args=(w, 25), daemon=True) for w in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        result = abuse("storm", server.address, "25")
         peak = rss(server.proc.pid)
         for connection in raw:
             connection.close()
@@ -290,13 +292,15 @@ def test_a_reconnect_storm_frees_every_heartbeat_slot(server: ServerProcess, cha
 
     freed = until(lambda: open_streams() == 0, 5.0)
     print(
-        f"\nreconnect storm: 200 connections binding with take_over, 100 unbound never-reading streams; "
-        f"RSS {baseline / 2**20:.0f} -> {peak / 2**20:.0f} MiB; open streams after: {open_streams()}; "
-        f"Lookup p99 {probe.p99() * 1000:.1f} ms over {len(probe.latencies)} calls"
+        f"\nreconnect storm: {result['calls']} connections binding with take_over, 100 unbound "
+        f"never-reading streams; RSS {baseline / 2**20:.0f} -> {peak / 2**20:.0f} MiB; open streams "
+        f"after: {open_streams()}; Lookup p99 {probe.p99() * 1000:.1f} ms over {len(probe.latencies)} "
+        f"calls (quiet floor {floor * 1000:.1f} ms)"
     )
     assert freed, f"{open_streams()} heartbeat slots still held after every peer left"
+    assert result["unexpected"] == []
     assert probe.failures == []
-    assert probe.p99() < P99_BUDGET
+    assert probe.p99() < p99_budget(floor)
     assert peak - baseline < RSS_SLACK
 
 

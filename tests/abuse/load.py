@@ -1,9 +1,13 @@
-"""`python -m tests.abuse.flood ADDRESS SECONDS`: a flood of calls from another process.
+"""`python -m tests.abuse.load flood|storm ADDRESS AMOUNT`: abusive load from another process.
 
-Six connections keep 16 calls each in flight: lookups, lists, bad requests that must be refused
-(INVALID_ARGUMENT, NOT_FOUND) and a few registrations. Prints one JSON line: the number of calls
-and the status codes that were not expected. A separate process, so the flood's client-side work
-does not share an interpreter (and its lock) with the test's latency probe.
+- `flood ADDRESS SECONDS`: six connections keep 16 calls each in flight: lookups, lists, bad
+  requests that must be refused (INVALID_ARGUMENT, NOT_FOUND) and a few registrations.
+- `storm ADDRESS ROUNDS`: eight workers each open a new connection per round, bind a heartbeat
+  stream with take_over, beat once and drop the connection under the open stream.
+
+Prints one JSON line: the number of calls and the status codes that were not expected. A separate
+process, so the abuser's client-side work does not share an interpreter (and its lock) with the
+test's latency probe.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import time
 
 import grpc
 
+from generated.registry.v1 import heartbeat_service_pb2 as hb
+from generated.registry.v1 import heartbeat_service_pb2_grpc as hb_grpc
 from generated.registry.v1 import instance_pb2 as ipb
 from generated.registry.v1 import registry_service_pb2 as pb
 from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
@@ -52,12 +58,12 @@ def _calls(
     return calls
 
 
-def main(address: str, seconds: float) -> None:
+def flood(address: str, seconds: float) -> None:
     counts = [0] * WORKERS
     unexpected: list[str] = []
     stop = threading.Event()
 
-    def flood(worker: int) -> None:
+    def work(worker: int) -> None:
         metadata = (("authorization", f"Bearer {token(f'flood-{worker}', 'discover', ttl=600)}"),)
         with grpc.insecure_channel(address) as channel:
             stub = pb_grpc.RegistryServiceStub(channel)
@@ -70,7 +76,7 @@ def main(address: str, seconds: float) -> None:
                             unexpected.append(error.code().name)  # type: ignore[attr-defined]
                     counts[worker] += 1
 
-    threads = [threading.Thread(target=flood, args=(w,), daemon=True) for w in range(WORKERS)]
+    threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in range(WORKERS)]
     for thread in threads:
         thread.start()
     time.sleep(seconds)
@@ -80,5 +86,36 @@ def main(address: str, seconds: float) -> None:
     print(json.dumps({"calls": sum(counts), "unexpected": unexpected}))
 
 
+def storm(address: str, rounds: int) -> None:
+    unexpected: list[str] = []
+    metadata = (("authorization", f"Bearer {token('storm', '', ttl=600)}"),)
+
+    def work(worker: int) -> None:
+        for r in range(rounds):
+            with grpc.insecure_channel(address) as channel:  # a new connection every round
+                bind = hb.HeartbeatBind(
+                    service_name="storm", instance_id=f"s-{(worker + r) % 20}", take_over=True
+                )
+                requests = iter(
+                    [hb.HeartbeatRequest(bind=bind), hb.HeartbeatRequest(beat=hb.Beat(sequence=1))]
+                )
+                call = hb_grpc.HeartbeatServiceStub(channel).Heartbeat(requests, metadata=metadata, timeout=5)
+                try:
+                    next(call)
+                except grpc.RpcError as error:
+                    unexpected.append(error.code().name)  # type: ignore[attr-defined]
+            # leaving the block drops the connection under the open stream
+
+    threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    print(json.dumps({"calls": 8 * rounds, "unexpected": unexpected}))
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], float(sys.argv[2]))
+    {
+        "flood": lambda: flood(sys.argv[2], float(sys.argv[3])),
+        "storm": lambda: storm(sys.argv[2], int(sys.argv[3])),
+    }[sys.argv[1]]()
