@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import Any, TypeVar
 
 import grpc
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
@@ -46,6 +46,7 @@ from registry.core.graph_window import Window
 from registry.core.liveness import Liveness
 from registry.core.model import Change, ChangeType, HealthStatus, Instance, InstanceKey
 from registry.core.ports import Store, StoredState
+from registry.telemetry import Handler, UnaryWrapper
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,6 @@ HISTOGRAM_BUCKETS = {
 QUANTILES = (("0.5", "p50"), ("0.9", "p90"), ("0.99", "p99"))
 
 T = TypeVar("T")
-
-if TYPE_CHECKING:  # the stubs make these generic; the runtime classes are not subscriptable
-    Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
-    _Interceptor: TypeAlias = grpc.aio.ServerInterceptor[Any, Any]
-else:
-    Handler = grpc.RpcMethodHandler
-    _Interceptor = grpc.aio.ServerInterceptor
 
 
 def _name(status: HealthStatus) -> str:
@@ -313,33 +307,18 @@ def _observer(meter: Any) -> Callable[..., None]:
 # --------------------------------------------------------------------------- call latency
 
 
-class RpcTimer(_Interceptor):
+class RpcTimer(UnaryWrapper):
     """Times the `TIMED_METHODS` of RegistryService into `registry.rpc.duration{method}`; every
-    other method passes through untouched (one dictionary miss). Installed only with metrics on."""
+    other method passes through untouched (one set lookup). Installed only with metrics on."""
 
     def __init__(self, record: Callable[[float, Mapping[str, str]], None], service: str) -> None:
+        super().__init__(f"/{service}/{m}" for m in TIMED_METHODS)
         self._record = record
-        self._timed = {f"/{service}/{m}": m for m in TIMED_METHODS}
-        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler:
-        handler = await continuation(handler_call_details)
-        name = self._timed.get(handler_call_details.method)
-        if handler is None or name is None or handler.unary_unary is None:
-            return handler
-        cached = self._wrapped.get(name)
-        if cached is None or cached[0] is not handler:
-            cached = self._wrapped[name] = (handler, self._wrap(name, handler))
-        return cached[1]
-
-    def _wrap(self, name: str, handler: Handler) -> Handler:
+    def _wrap(self, method: str, handler: Handler) -> Handler:
         behavior: Callable[..., Awaitable[Any]] = handler.unary_unary  # type: ignore[assignment]
         record = self._record
-        attributes = {"method": name}
+        attributes = {"method": method.rsplit("/", 1)[1]}
 
         async def timed(request: Any, context: Any) -> Any:
             started = time.perf_counter()
