@@ -56,6 +56,7 @@ bench: install  ## Benchmarks (not part of the suite; several minutes)
 	$(PY) -m bench.lookup
 	$(PY) -m bench.heartbeats
 	$(PY) -m bench.relay
+	$(PY) -m bench.metrics
 
 demo: install  ## A registry and the two example services, printing the flow with trace ids
 	$(PY) -m examples.demo

@@ -122,6 +122,9 @@ async def test_scrape_reports_the_workload(metered: Registry, targets: Targets) 
     assert value(samples, "registry_rpc_duration_seconds_count", method="Lookup") == 5
     assert value(samples, "registry_rpc_duration_seconds_count", method="Register") == 2
     assert value(samples, "registry_rpc_duration_seconds_bucket", method="Lookup", le="+Inf") == 5
+    assert value(samples, "registry_rpc_calls_total", method="Lookup") == 5
+    lookup_p99 = value(samples, "registry_rpc_latency_seconds", method="Lookup", quantile="0.99")
+    assert 0 < lookup_p99 <= 5.0
     assert value(samples, "registry_store_write_duration_seconds_count", operation="put_instance") == 2
     assert value(samples, "registry_watchers") == 1
     assert value(samples, "registry_watch_backlog") == 0
@@ -202,8 +205,6 @@ async def test_the_same_metrics_are_pushed_over_otlp(start_registry: StartRegist
         await registry.stop(grace=0)  # the last push happens on the way out
     finally:
         await server.stop(None)
-    (lookups,) = [
-        p for p in sink.points["registry.rpc.duration"] if p.attributes[0].value.string_value == "Lookup"
-    ]
-    assert lookups.count == 3
+    calls = {p.attributes[0].value.string_value: p.as_int for p in sink.points["registry.rpc.calls"]}
+    assert calls == {"Lookup": 3, "Register": 0, "Deregister": 0}
     assert [p.as_int for p in sink.points["registry.heartbeats"]] == [0]
