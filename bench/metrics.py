@@ -177,7 +177,7 @@ def main() -> None:
             "CPU µs/Lookup",
             "Lookup p99 ms",
             "scrape ms (median)",
-        ],  # fmt: skip
+        ],
         rows,
     )
     best = {
