@@ -4,14 +4,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
+ESBUILD := web/console/node_modules/.bin/esbuild
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install tools generate check-generated lint typecheck format breaking bench demo clean
+.PHONY: run console test browser install tools generate check-generated lint typecheck format breaking bench demo clean
 
 run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 	$(VENV)/bin/registry serve
 
-test: install tools check-generated lint typecheck  ## Everything CI checks, then the whole suite
+console: install  ## The registry with its web console on http://127.0.0.1:8080/ (see docs/console.md)
+	$(VENV)/bin/registry serve --console-address 127.0.0.1:8080
+
+test: install tools browser check-generated lint typecheck  ## Everything CI checks, then the whole suite
 	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(PY) -m pytest
 
 install: $(STAMP)
@@ -22,17 +26,27 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-tools: $(BUF)
+tools: $(BUF) $(ESBUILD)
+
+$(ESBUILD): web/console/package.json web/console/package-lock.json
+	npm ci --silent --no-audit --no-fund --prefix web/console
+	touch $@
+
+browser:  ## Debian's Chromium for the console's browser tests (Playwright drives it; no browser download)
+	@command -v chromium >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+		apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium; }
 
 $(BUF):
 	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
 
-generate: install  ## Regenerate generated/ from protos/
+generate: install tools  ## Regenerate generated/ from protos/ and the console's script from web/console/
 	$(PY) scripts/generate.py
+	$(PY) scripts/build_console.py
 
 check-generated: install tools  ## Fail when generated/ is stale or the protos break lint
 	$(BUF) lint
 	$(PY) scripts/generate.py --check
+	$(PY) scripts/build_console.py --check
 
 breaking: tools  ## Compare protos with a git ref (default: the previous commit)
 	scripts/check_breaking.sh $(BUF) $(or $(AGAINST),HEAD~1)
@@ -57,4 +71,4 @@ demo: install  ## A registry and the two example services, printing the flow wit
 	$(PY) -m examples.demo
 
 clean:
-	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools web/console/node_modules .pytest_cache .mypy_cache .ruff_cache

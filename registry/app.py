@@ -16,6 +16,7 @@ import grpc
 from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
 
+from registry.api.console.server import ConsoleServer
 from registry.api.heartbeat_servicer import HeartbeatServicer
 from registry.api.inbox_client import InboxClient
 from registry.api.registry_servicer import RegistryServicer
@@ -88,6 +89,7 @@ class Registry:
         self._lifecycle = LifecycleAnnouncer(self.events, time.time)
         self.catalog.add_listener(self._lifecycle.on_change)
         self._server: grpc.aio.Server | None = None
+        self.console: ConsoleServer | None = None
         self._stopped = False
         self.port = 0
 
@@ -118,6 +120,7 @@ class Registry:
         self._server = build_server(self.config, services, self.health, interceptors)
         self.port = self._server.add_insecure_port(self.config.address)
         await self._server.start()
+        await self._start_console()
         for name in ["", *(s.full_name for s in services)]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info(
@@ -128,6 +131,21 @@ class Registry:
                 "revision": self.catalog.revision,
             },
         )
+
+    async def _start_console(self) -> None:
+        """The web console on its own port, when configured (docs/console.md)."""
+        address = self.config.console_host_port
+        if address is None:
+            return
+        self.console = ConsoleServer(
+            address,
+            catalog=self.catalog,
+            liveness=self.liveness,
+            events=self.events,
+            verifier=None if self.auth is None else self.auth.verifier,
+            trace_url=self.config.console_trace_url,
+        )
+        await self.console.start()
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop serving; idempotent, so a test may stop a registry its fixture also stops."""
@@ -141,6 +159,8 @@ class Registry:
             stopping = asyncio.create_task(self._server.stop(grace))
             self.catalog.end_watches()
             self.events.end_subscriptions()
+            if self.console is not None:
+                await self.console.stop()  # its pages' watches and tails have just ended
             await stopping
         await self.inbox.close()
         await self.events.close()
