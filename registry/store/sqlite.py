@@ -36,7 +36,7 @@ from registry.core.model import (
     InstanceKey,
     Registration,
 )
-from registry.store.base import StoredState
+from registry.core.ports import Store, StoredState
 from registry.store.migrations import apply_migrations, known_migrations
 from registry.store.sqlite_connection import configure, transaction
 
@@ -83,7 +83,7 @@ _SELECT_CEILING = "SELECT value FROM meta WHERE key = 'revision_ceiling'"
 _RAISE_CEILING = "UPDATE meta SET value = max(value, ?) WHERE key = 'revision_ceiling'"
 
 
-class SqliteStore:
+class SqliteStore(Store):
     """`Store` backed by the SQLite file at `path`, created and migrated by `open()`.
 
     The folder must exist. The database is used by one store at a time; other connections
