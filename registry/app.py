@@ -152,6 +152,7 @@ class Registry:
             catalog=self.catalog,
             liveness=self.liveness,
             events=self.events,
+            graph=self.graph,
             verifier=None if self.auth is None else self.auth.verifier,
             trace_url=self.config.console_trace_url,
         )

@@ -7,8 +7,10 @@ whose instance a test SIGKILLs. Every view is screenshotted into the test's outp
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -152,31 +154,38 @@ def test_a_token_of_another_service_may_not_drain(fleet: ConsoleRegistry, page: 
     assert status == 403
 
 
-def test_the_graph_shows_declared_dependencies_and_the_blast_radius(
+def test_the_graph_shows_a_relayed_call_its_analysis_and_the_blast_radius(
     fleet: ConsoleRegistry, page: Page, tmp_path: Path
 ) -> None:
-    fleet.instances["orders-1"].tell("send payments")
-    fleet.instances["orders-1"].expect("sent payments")
+    # catalog never declared payments: only the relay can have put this edge in the graph.
+    fleet.instances["catalog-1"].tell("send payments")
+    fleet.instances["catalog-1"].expect("sent payments")
     sign_in(page, fleet.url)
     page.click("#tabs a[data-view=graph]")
-    page.wait_for_function(
-        "() => window.__consoleGraph && window.__consoleGraph.edges().length >= 3", timeout=10_000
+    cy = "window.__consoleGraph"
+    page.wait_for_function(f"() => {cy} && {cy}.$id('catalog->payments').length === 1", timeout=10_000)
+    edges = page.evaluate(f"() => {cy}.edges().map(e => e.id())")
+    assert {"orders->payments", "orders->catalog", "catalog->orders", "catalog->payments"} <= set(edges)
+    observed = page.evaluate(
+        f"() => [{cy}.$id('catalog->payments').classes(), {cy}.$id('catalog->payments').data('label')]"
     )
-    edges = page.evaluate("() => window.__consoleGraph.edges().map(e => e.id())")
-    assert {"orders->payments", "orders->catalog", "catalog->orders"} <= set(edges)
-    classes = page.evaluate("() => window.__consoleGraph.$id('orders->payments').classes()")
-    assert "hard" in classes
-    # A real click on the node where Cytoscape drew it.
+    assert {"undeclared", "observed"} <= set(observed[0])
+    assert observed[1].startswith("1 command")
+    assert "hard" in page.evaluate(f"() => {cy}.$id('orders->payments').classes()")
+    # The registry's analysis: orders -> catalog -> orders is a cycle; orders -> payments the
+    # longest chain of hard dependencies.
+    assert page.evaluate(f"() => {cy}.nodes('.cycle').map(n => n.id()).sort()") == ["catalog", "orders"]
+    assert page.evaluate(f"() => {cy}.$id('orders->payments').hasClass('critical')") is True
+    expect(page.locator("#graph-note")).to_contain_text("called but undeclared: catalog → payments")
+    # A real click on the node where Cytoscape drew it shows who depends on payments.
     page.wait_for_timeout(300)  # the layout's first frame
-    x, y = page.evaluate(
-        "() => { const p = window.__consoleGraph.$id('payments').renderedPosition(); return [p.x, p.y]; }"
-    )
+    x, y = page.evaluate(f"() => {{ const p = {cy}.$id('payments').renderedPosition(); return [p.x, p.y]; }}")
     box = page.locator("#graph").bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + x, box["y"] + y)
     expect(page.locator("#graph-note")).to_contain_text("blast radius of payments")
-    radius = page.evaluate("() => window.__consoleGraph.nodes('.radius').map(n => n.id())")
-    assert {"catalog", "orders"} <= set(radius)  # orders calls payments, catalog calls orders
+    radius = page.evaluate(f"() => {cy}.nodes('.radius').map(n => n.id())")
+    assert {"catalog", "orders"} <= set(radius)
     assert "payments" not in radius
     screenshot(page, tmp_path, "console-graph")
 
@@ -228,3 +237,18 @@ def test_the_api_refuses_bad_input_with_a_clear_error(fleet: ConsoleRegistry, pa
     assert answers[0][1]["field"] == "after"
     assert answers[1][1]["field"].startswith("filter.topics")
     assert answers[4][1]["field"] == "body"
+
+
+def test_malformed_http_is_refused_without_an_error_log(fleet: ConsoleRegistry) -> None:
+    address = urlsplit(fleet.url)
+    for request in (
+        b"GARBAGE \x00\x01 HTTP/9\r\n\r\n",
+        b"GET /api/fleet HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        b"GET /api/fleet HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 20_000 + b"\r\n\r\n",
+    ):
+        with socket.create_connection((address.hostname, address.port), timeout=5) as connection:
+            connection.sendall(request)
+            assert connection.recv(64).split(b" ")[1] in (b"400", b"431")
+    time.sleep(0.2)  # the log line, if any, is written after the answer
+    assert " ERROR " not in fleet.server.output()
+    assert "Traceback" not in fleet.server.output()

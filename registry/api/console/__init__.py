@@ -8,7 +8,7 @@ An api-layer adapter like the gRPC servicers: HTTP and JSON on one side, calls i
 - `push.py`: Server-Sent Events with a write deadline, and the per-caller stream limits;
 - `fleet.py`: the fleet feed (a catalog watch per open page) and the liveness summary;
 - `encode.py`: domain values as the JSON the page reads;
-- `graph.py`: the dependency graph the page draws;
+- `graph.py`: the core's dependency graph and its analyses as the page draws them;
 - `static/`: the page, built from `web/console/` by `make console-assets` (committed, stale-checked).
 
 docs/console.md describes what an operator sees and how tokens are kept out of URLs and logs.

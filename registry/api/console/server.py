@@ -8,7 +8,7 @@ aiohttp runs on the registry's event loop beside grpc.aio, so the handlers call 
     GET  /api/session                        who the token belongs to, and the page's settings
     GET  /api/fleet?after=REV                push: catalog snapshot or missed changes, then changes
     GET  /api/services/NAME/health           heartbeat metrics of a service's instances
-    GET  /api/graph                          the dependency graph
+    GET  /api/graph?window=1m|5m|60m         the dependency graph, declared and observed
     GET  /api/events?topic=P&tenant=T        push: the live tail of relayed events
     POST /api/services/NAME/instances/ID/drain        {"reason": "..."}
     POST /api/services/NAME/instances/ID/deregister
@@ -22,6 +22,7 @@ proxy that rewrites a token into it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -31,11 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from registry.api.console import encode
 from registry.api.console.access import Access
 from registry.api.console.fleet import FleetFeed, SummaryCache
-from registry.api.console.graph import declared_graph
+from registry.api.console.graph import graph_json
 from registry.api.console.push import EventStream, SlowPage, StreamLimits
 from registry.api.heartbeat_servicer import MAX_DRAIN_REASON
 from registry.auth import require_service, require_subscribe
@@ -44,6 +46,7 @@ from registry.auth.verifier import Verifier
 from registry.core import errors, event_filter, validation
 from registry.core.catalog import Catalog
 from registry.core.events import EventBus, Subscription
+from registry.core.graph import DependencyGraph
 from registry.core.liveness import Liveness
 
 log = logging.getLogger(__name__)
@@ -117,6 +120,7 @@ class ConsoleServer:
         catalog: Catalog,
         liveness: Liveness,
         events: EventBus,
+        graph: DependencyGraph,
         verifier: Verifier | None,
         trace_url: str = "",
         ssl_context: ssl.SSLContext | None = None,
@@ -125,6 +129,7 @@ class ConsoleServer:
         self._catalog = catalog
         self._liveness = liveness
         self._events = events
+        self._dependencies = graph
         self._access = Access(verifier)
         self._trace_url = trace_url
         self._ssl = ssl_context
@@ -156,7 +161,11 @@ class ConsoleServer:
     async def start(self) -> None:
         # handler_cancellation: a page that goes away ends its handler, and with it its watcher.
         self._runner = web.AppRunner(
-            self.app(), access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+            self.app(),
+            access_log=None,
+            handler_cancellation=True,
+            shutdown_timeout=1.0,
+            logger=_ServerLog(logging.getLogger("aiohttp.server")),
         )
         await self._runner.setup()
         sock = socket.create_server(self._address, family=_family(self._address[0]))
@@ -197,7 +206,7 @@ class ConsoleServer:
 
     async def _graph(self, request: web.Request) -> web.Response:
         self._access.require(request, Rule.DISCOVER)
-        return web.json_response(declared_graph(self._catalog))
+        return web.json_response(graph_json(self._dependencies, request.query.get("window", "5m")))
 
     # ----------------------------------------------------------------- push
 
@@ -248,7 +257,9 @@ class ConsoleServer:
 
     async def _deregister(self, request: web.Request) -> web.Response:
         key, identity = self._target(request)
-        revision = await self._catalog.deregister(key)
+        # Shielded: a page that goes away mid-request must not cut a removal between its store
+        # write and its catalog update (handlers are cancelled when their client leaves).
+        revision = await asyncio.shield(self._catalog.deregister(key))
         log.info(
             "console deregister", extra={"caller": identity.service, "service": key[0], "instance": key[1]}
         )
@@ -269,6 +280,17 @@ async def _tail(stream: EventStream, subscription: Subscription) -> None:
         await stream.send("cut", {"message": error.message})
     except errors.Unavailable:
         await stream.send("bye", {"message": "the registry is shutting down"})
+
+
+class _ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's server log, except that a malformed request (the client's fault, not ours) is one
+    INFO line instead of an ERROR with a traceback."""
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            self.logger.info("malformed HTTP request refused", extra={"reason": exc_info.message[:200]})
+            return
+        self.logger.exception(msg, *args, exc_info=exc_info, **kwargs)
 
 
 def _family(host: str) -> socket.AddressFamily:

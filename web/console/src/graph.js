@@ -1,8 +1,8 @@
 // The graph view: services and their dependencies, drawn with Cytoscape.js.
 //
-// Edges are styled by kind (hard solid, soft dashed, optional dotted; observed calls in blue with
-// their counts) and by health (red when the dependency has no serving instance). When the
-// registry's graph analysis is present, cycles and the critical path are highlighted. Clicking a
+// Edges are styled by kind (hard solid, soft dashed, optional dotted; calls the relay observed in
+// blue with their counts and p99, undeclared ones dashed) and by health (red when the dependency
+// has no serving instance). The registry's analysis highlights cycles and the critical path. Clicking a
 // service highlights its blast radius: every service that depends on it, transitively.
 
 import cytoscape from "cytoscape";
@@ -51,12 +51,16 @@ const STYLE = [
   { selector: "edge.soft", style: { "line-style": "dashed" } },
   { selector: "edge.optional", style: { "line-style": "dotted" } },
   { selector: "edge.observed", style: { "line-color": "#3d7bd6", "target-arrow-color": "#3d7bd6" } },
+  { selector: "edge.undeclared", style: { "line-style": "dashed", "line-dash-pattern": [2, 4] } },
   { selector: "edge.unhealthy", style: { "line-color": "#d64545", "target-arrow-color": "#d64545" } },
-  { selector: ".cycle", style: { "border-width": 4, "border-color": "#8e44ad", "line-color": "#8e44ad", "target-arrow-color": "#8e44ad" } },
-  { selector: ".critical", style: { "border-width": 4, "border-color": "#111", width: 5 } },
+  { selector: "node.cycle", style: { "border-width": 4, "border-color": "#8e44ad" } },
+  { selector: "edge.cycle", style: { "line-color": "#8e44ad", "target-arrow-color": "#8e44ad" } },
+  { selector: "node.critical", style: { "border-width": 4, "border-color": "#111" } },
+  { selector: "edge.critical", style: { width: 5 } },
   { selector: ".faded", style: { opacity: 0.15 } },
   { selector: "node.origin", style: { "border-width": 4, "border-color": "#1d1f21" } },
-  { selector: ".radius", style: { "border-width": 3, "border-color": "#d64545", "line-color": "#d64545", "target-arrow-color": "#d64545" } },
+  { selector: "node.radius", style: { "border-width": 3, "border-color": "#d64545" } },
+  { selector: "edge.radius", style: { "line-color": "#d64545", "target-arrow-color": "#d64545" } },
 ];
 
 function nodeClass(node) {
@@ -73,7 +77,8 @@ function elements(graph) {
   }));
   const edges = graph.edges.map((e) => {
     const kinds = [e.kind, e.declared ? "declared" : "", e.observed ? "observed" : "", serving.get(e.target) ? "" : "unhealthy"];
-    const label = e.observed ? `${e.observed.count} calls${e.observed.errors ? `, ${e.observed.errors} errors` : ""}` : "";
+    const o = e.observed;
+    const label = o ? `${o.count} ${o.kinds.join("/")}${o.errors ? `, ${o.errors} errors` : ""} · p99 ${o.p99ms} ms` : "";
     return {
       data: { id: `${e.source}->${e.target}`, source: e.source, target: e.target, label },
       classes: kinds.filter(Boolean).join(" "),
@@ -99,6 +104,9 @@ function highlightAnalysis(analysis) {
   const notes = [];
   if ((analysis.cycles || []).length) notes.push(`${analysis.cycles.length} cycle(s)`);
   if (path.length) notes.push(`critical path: ${path.join(" → ")}`);
+  const pairs = (list) => list.map(([a, b]) => `${a} → ${b}`).join(", ");
+  if ((analysis.undeclared || []).length) notes.push(`called but undeclared: ${pairs(analysis.undeclared)}`);
+  if ((analysis.unserved || []).length) notes.push(`hard dependency without a serving instance: ${pairs(analysis.unserved)}`);
   $("#graph-note").textContent = notes.join(" · ");
 }
 
@@ -148,7 +156,7 @@ async function refresh() {
 function legend() {
   const item = (text, kind) => el("span", { class: `legend-item ${kind}` }, el("b", { text: "— " }), text);
   return [item("hard (thick)", "lg-hard"), item("soft (dashed)", "lg-soft"), item("optional (dotted)", "lg-optional"),
-    item("observed calls", "lg-observed"), item("no serving instance", "lg-unhealthy"), item("cycle", "lg-cycle")];
+    item("observed calls (dashed: undeclared)", "lg-observed"), item("no serving instance", "lg-unhealthy"), item("cycle", "lg-cycle")];
 }
 
 export function showGraph(visible) {
