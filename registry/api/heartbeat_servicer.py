@@ -49,7 +49,6 @@ from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
-MAX_DRAIN_REASON = 256
 _NANOS = 1_000_000_000
 _GOODBYES = {int(member): member for member in GoodbyeReason}
 _REREGISTER = Directive(DirectiveType.REREGISTER, "the instance is not registered; register again, then bind")
@@ -275,6 +274,5 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
     ) -> pb.DrainInstanceResponse:
         key = validation.instance_key(request.service_name, request.instance_id)
         require_service(current_identity(), request.service_name)
-        if len(request.reason) > MAX_DRAIN_REASON:
-            raise InvalidArgument("reason", f"at most {MAX_DRAIN_REASON} characters")
+        validation.drain_reason(request.reason)
         return pb.DrainInstanceResponse(directive_sent=self._liveness.drain(key, request.reason))

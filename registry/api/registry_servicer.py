@@ -23,18 +23,13 @@ from registry.auth import current_identity, require_service
 from registry.core import validation
 from registry.core.catalog import Catalog
 from registry.core.errors import InvalidArgument
+from registry.core.limits import LIMITS
 from registry.core.model import Change, Instance
 from registry.core.watch import WatchStart
 from registry.wire.binding import ServiceBinding
 from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
-
-WATCH_CHUNK_EVENTS = 500
-"""Most events in one WatchResponse."""
-WATCH_CHUNK_BYTES = 256 * 1024
-"""Byte budget of one WatchResponse's events, well under the default 1 MiB message limit; a
-single larger instance still goes out alone."""
 
 
 def _chunks(events: Iterable[pb.WatchEvent]) -> Iterator[list[pb.WatchEvent]]:
@@ -43,7 +38,9 @@ def _chunks(events: Iterable[pb.WatchEvent]) -> Iterator[list[pb.WatchEvent]]:
     size = 0
     for event in events:
         event_size = event.ByteSize()
-        if chunk and (len(chunk) >= WATCH_CHUNK_EVENTS or size + event_size > WATCH_CHUNK_BYTES):
+        if chunk and (
+            len(chunk) >= LIMITS.watch_response_events or size + event_size > LIMITS.watch_response_bytes
+        ):
             yield chunk
             chunk, size = [], 0
         chunk.append(event)

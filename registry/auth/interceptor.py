@@ -29,7 +29,12 @@ from registry.auth.identity import ANONYMOUS, set_current_call
 from registry.auth.policy import METHOD_RULES, Rule, method_denial
 from registry.auth.verifier import Verifier
 from registry.config import Config, split_list
-from registry.core.errors import PermissionDenied, RegistryError, Unauthenticated
+from registry.core.errors import (
+    PermissionDenied,
+    Reason,
+    RegistryError,
+    Unauthenticated,
+)
 from registry.wire.status import abort
 
 log = logging.getLogger(__name__)
@@ -71,10 +76,10 @@ def bearer_token(metadata: Iterable[tuple[str, Any]]) -> str:
             if scheme.lower() == "bearer" and token.strip():
                 return token.strip()
             raise Unauthenticated(
-                "token rejected: `authorization` must be `Bearer <token>`", reason="TOKEN_MALFORMED"
+                "token rejected: `authorization` must be `Bearer <token>`", reason=Reason.TOKEN_MALFORMED
             )
     raise Unauthenticated(
-        "token missing: send metadata `authorization: Bearer <token>`", reason="TOKEN_MISSING"
+        "token missing: send metadata `authorization: Bearer <token>`", reason=Reason.TOKEN_MISSING
     )
 
 
@@ -123,7 +128,7 @@ class _ExpiryGuard:
 
     async def expire(self, context: Context) -> None:
         error = Unauthenticated(
-            "token expired during the stream; reopen it with a fresh token", reason="TOKEN_EXPIRED"
+            "token expired during the stream; reopen it with a fresh token", reason=Reason.TOKEN_EXPIRED
         )
         log.warning(
             "auth denied",

@@ -98,7 +98,7 @@ def _deny(identity: Identity, rule: str, message: str) -> PermissionDenied:
         "auth denied",
         extra={"caller": identity.service, "method": current_method(), "reason": text},
     )
-    return PermissionDenied(text, reason="PERMISSION_DENIED")
+    return PermissionDenied(text)
 
 
 def require_service(identity: Identity, service_name: str) -> None:

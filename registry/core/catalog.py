@@ -35,7 +35,12 @@ from types import MappingProxyType
 from typing import Generic, TypeVar
 
 from registry.core import paging, validation
-from registry.core.errors import NotFound, ResourceExhausted, Unavailable
+from registry.core.errors import (
+    Reason,
+    instance_not_found,
+    limit_reached,
+    shutting_down,
+)
 from registry.core.lookup import Indexed, LookupQuery, order, select
 from registry.core.model import (
     SERVING_STATUSES,
@@ -171,7 +176,7 @@ class Catalog:
     def end_watches(self) -> None:
         """End every watch with UNAVAILABLE so clients reconnect (elsewhere, or after a restart)
         and resume; refuse new ones."""
-        self._hub.end_all(Unavailable("registry shutting down", reason="SHUTTING_DOWN"))
+        self._hub.end_all(shutting_down())
 
     async def close(self) -> None:
         """End watches, persist pending status changes, close the store. Idempotent."""
@@ -199,7 +204,7 @@ class Catalog:
     def get(self, key: InstanceKey) -> Instance:
         instance = self.find(key)
         if instance is None:
-            raise NotFound(f"instance {key[1]!r} of service {key[0]!r} is not registered")
+            raise instance_not_found(key)
         return instance
 
     def instances_of(self, service_name: str) -> Mapping[str, Instance]:
@@ -281,9 +286,10 @@ class Catalog:
             if current is not None and current.registration == registration:
                 return current, False
             if current is None and self._count >= self._max_instances:
-                raise ResourceExhausted(
+                raise limit_reached(
+                    Reason.TOO_MANY_INSTANCES,
                     f"the registry holds its maximum of {self._max_instances} instances",
-                    reason="TOO_MANY_INSTANCES",
+                    self._max_instances,
                 )
             if self._revision >= self._durable_ceiling:
                 await self._flush_locked()

@@ -27,7 +27,14 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from registry.core import paging, validation
-from registry.core.errors import InvalidArgument, ResourceExhausted, Unavailable
+from registry.core.errors import (
+    InvalidArgument,
+    Reason,
+    ResourceExhausted,
+    Unavailable,
+    limit_reached,
+    shutting_down,
+)
 from registry.core.event_filter import EventFilter
 from registry.core.messages import Envelope
 from registry.core.ports import EventLog
@@ -165,7 +172,7 @@ class EventBus:
         publishes and subscriptions."""
         self._closing = True
         for subscription in list(self._subscribers):
-            subscription.end(Unavailable("registry shutting down", reason="SHUTTING_DOWN"))
+            subscription.end(shutting_down())
 
     async def close(self) -> None:
         """Commit what is queued, stop the tasks, close the log. Idempotent."""
@@ -214,11 +221,12 @@ class EventBus:
 
     def _enqueue(self, event: Envelope, done: asyncio.Future[None] | None) -> Envelope:
         if self._closing:
-            raise Unavailable("registry shutting down", reason="SHUTTING_DOWN")
+            raise shutting_down()
         if len(self._pending) >= MAX_PENDING_PUBLISHES:
-            raise ResourceExhausted(
+            raise limit_reached(
+                Reason.PUBLISH_BACKLOG_FULL,
                 f"{MAX_PENDING_PUBLISHES} events are waiting to be stored; retry shortly",
-                reason="PUBLISH_BACKLOG_FULL",
+                MAX_PENDING_PUBLISHES,
             )
         stored = replace(event, sequence=self._next)
         self._next += 1
@@ -245,7 +253,7 @@ class EventBus:
             log.exception("storing events failed", extra={"events": len(events)})
             for _, done in batch:
                 if done is not None and not done.done():
-                    failed = Unavailable("the event log could not be written", reason="EVENT_LOG_FAILED")
+                    failed = Unavailable("the event log could not be written", reason=Reason.EVENT_LOG_FAILED)
                     done.set_exception(failed)
             return
         self._head = events[-1].sequence
@@ -282,11 +290,12 @@ class EventBus:
         """A subscription starting after `after_sequence`, or at `start_time`, or (neither) at the
         next event published."""
         if self._closing:
-            raise Unavailable("registry shutting down", reason="SHUTTING_DOWN")
+            raise shutting_down()
         if len(self._subscribers) >= self._max_subscribers:
-            raise ResourceExhausted(
+            raise limit_reached(
+                Reason.TOO_MANY_SUBSCRIBERS,
                 f"the registry serves its maximum of {self._max_subscribers} subscriptions",
-                reason="TOO_MANY_SUBSCRIBERS",
+                self._max_subscribers,
             )
         if after_sequence is not None and after_sequence < 0:
             raise InvalidArgument("after_sequence", "must be >= 0")

@@ -24,7 +24,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 
-from registry.core.errors import InvalidArgument, RegistryError, ResourceExhausted, Unavailable
+from registry.core.errors import (
+    InvalidArgument,
+    Reason,
+    RegistryError,
+    ResourceExhausted,
+    limit_reached,
+    shutting_down,
+)
 from registry.core.model import Change, Instance
 
 Snapshot = Callable[[frozenset[str]], list[Instance]]
@@ -136,11 +143,12 @@ class WatchHub:
         if after_revision < 0:
             raise InvalidArgument("after_revision", f"{after_revision} is negative")
         if self._closed:
-            raise Unavailable("registry shutting down")
+            raise shutting_down()
         if self._count >= self._max_watchers:
-            raise ResourceExhausted(
+            raise limit_reached(
+                Reason.TOO_MANY_WATCHERS,
                 f"too many watchers ({self._max_watchers}); close one or retry later",
-                reason="TOO_MANY_WATCHERS",
+                self._max_watchers,
             )
         if after_revision == 0:
             start = WatchStart(self.revision, snapshot(services), ())
@@ -189,7 +197,7 @@ class WatchHub:
         watcher._end(
             ResourceExhausted(
                 f"watcher fell behind at revision {at}; resume with after_revision={at}",
-                reason="WATCHER_FELL_BEHIND",
+                reason=Reason.WATCHER_FELL_BEHIND,
             )
         )
 
