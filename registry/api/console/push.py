@@ -25,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from registry.core.errors import ResourceExhausted
+from registry.core.errors import Reason, limit_reached
 
 WRITE_TIMEOUT = 10.0
 """Seconds one frame may wait for the page to read; then the page is cut."""
@@ -56,14 +56,16 @@ class StreamLimits:
     @contextmanager
     def slot(self, caller: str) -> Iterator[None]:
         if self._open.total() >= self._total:
-            raise ResourceExhausted(
+            raise limit_reached(
+                Reason.TOO_MANY_CONSOLE_STREAMS,
                 f"the console serves its maximum of {self._total} live streams",
-                reason="TOO_MANY_CONSOLE_STREAMS",
+                self._total,
             )
         if self._open[caller] >= self._per_caller:
-            raise ResourceExhausted(
+            raise limit_reached(
+                Reason.TOO_MANY_CONSOLE_STREAMS,
                 f"{caller!r} holds its maximum of {self._per_caller} console streams; close a tab",
-                reason="TOO_MANY_CONSOLE_STREAMS",
+                self._per_caller,
             )
         self._open[caller] += 1
         try:

@@ -39,7 +39,6 @@ from registry.api.console.access import Access
 from registry.api.console.fleet import FleetFeed, SummaryCache
 from registry.api.console.graph import graph_json
 from registry.api.console.push import EventStream, SlowPage, StreamLimits
-from registry.api.heartbeat_servicer import MAX_DRAIN_REASON
 from registry.auth import require_service, require_subscribe
 from registry.auth.policy import Rule
 from registry.auth.verifier import Verifier
@@ -249,8 +248,9 @@ class ConsoleServer:
         key, identity = self._target(request)
         body = await _json_body(request)
         reason = body.get("reason", "")
-        if not isinstance(reason, str) or len(reason) > MAX_DRAIN_REASON:
-            raise errors.InvalidArgument("reason", f"a string of at most {MAX_DRAIN_REASON} characters")
+        if not isinstance(reason, str):
+            raise errors.InvalidArgument("reason", "must be a string")
+        validation.drain_reason(reason)
         sent = self._liveness.drain(key, reason or f"drained from the console by {identity.service}")
         log.info("console drain", extra={"caller": identity.service, "service": key[0], "instance": key[1]})
         return web.json_response({"directiveSent": sent})

@@ -89,11 +89,10 @@ const handlers = {
     live(true);
   },
   changes(data) {
-    const now = Date.now() / 1000;
     for (const change of data.changes) {
       if (change.type === "removed") remove(change.instance);
       else put(change.instance);
-      if (change.type === "status_changed") pendingLatency.push(now - change.instance.statusTime);
+      if (change.type === "status_changed") pendingLatency.push(change.instance.statusTime);
     }
     stats.changes += data.changes.length;
     state.revision = data.revision;
@@ -150,8 +149,8 @@ function render() {
   state.dirtyInstances.clear();
   renderSummary();
   const now = Date.now() / 1000;
-  for (const sentAt of pendingLatency.splice(0)) {
-    const latency = (now - sentAt) * 1000;
+  for (const changedAt of pendingLatency.splice(0)) {
+    const latency = (now - changedAt) * 1000; // the registry's clock and this page's are one machine's
     if (stats.updateLatencyMs.length < 100000) stats.updateLatencyMs.push(latency);
   }
   stats.renders++;
