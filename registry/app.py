@@ -11,12 +11,12 @@ import asyncio
 import logging
 import signal
 import time
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
 
-from registry.api.console.server import ConsoleServer
 from registry.api.heartbeat_servicer import HeartbeatServicer
 from registry.api.inbox_client import InboxClient
 from registry.api.registry_servicer import RegistryServicer
@@ -36,6 +36,9 @@ from registry.store.sqlite import SqliteStore
 from registry.store.sqlite_events import SqliteEventLog
 from registry.telemetry import Telemetry, TracingInterceptor
 from registry.wire.binding import ServiceBinding
+
+if TYPE_CHECKING:
+    from registry.api.console.server import ConsoleServer
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +98,7 @@ class Registry:
         self._lifecycle = LifecycleAnnouncer(self.events, time.time)
         self.catalog.add_listener(self._lifecycle.on_change)
         self._server: grpc.aio.Server | None = None
-        self.console: ConsoleServer | None = None
+        self.console: ConsoleServer | None = None  # when --console-address is set
         self._stopped = False
         self.port = 0
 
@@ -147,6 +150,10 @@ class Registry:
         address = self.config.console_host_port
         if address is None:
             return
+        # Imported here: aiohttp costs a third of a second at start, which every CLI command
+        # (they share this module's imports) would pay for a console it does not run.
+        from registry.api.console.server import ConsoleServer  # noqa: PLC0415
+
         self.console = ConsoleServer(
             address,
             catalog=self.catalog,
