@@ -7,7 +7,7 @@ BUF := .tools/node_modules/.bin/buf
 ESBUILD := web/console/node_modules/.bin/esbuild
 STAMP := $(VENV)/.installed
 
-.PHONY: run console test browser install tools generate check-generated lint typecheck format breaking bench demo clean
+.PHONY: run console test browser install tools graph-tools generate check-generated lint typecheck format breaking bench demo clean
 
 run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 	$(VENV)/bin/registry serve
@@ -26,7 +26,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-tools: $(BUF) $(ESBUILD)
+tools: $(BUF) $(ESBUILD) graph-tools
+
+graph-tools:  ## Graphviz, Chromium, the Mermaid CLI and cytoscape.js for the graph export tests
+	scripts/install_graph_tools.sh
 
 $(ESBUILD): web/console/package.json web/console/package-lock.json
 	npm ci --silent --no-audit --no-fund --prefix web/console
