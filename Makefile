@@ -5,9 +5,11 @@ PY := $(VENV)/bin/python
 BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 ESBUILD := web/console/node_modules/.bin/esbuild
+PROTO_LOADER_VERSION := 0.8.1
+PROTO_LOADER_GEN := .tools/node_modules/.bin/proto-loader-gen-types
 STAMP := $(VENV)/.installed
 
-.PHONY: run console test browser install tools graph-tools generate check-generated lint typecheck format breaking bench demo clean
+.PHONY: run console test browser install tools graph-tools generate check-generated lint typecheck format breaking bench demo clean jaeger jaeger-build
 
 run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 	$(VENV)/bin/registry serve
@@ -15,7 +17,7 @@ run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 console: install  ## The registry with its web console on http://127.0.0.1:8080/ (see docs/console.md)
 	$(VENV)/bin/registry serve --console-address 127.0.0.1:8080
 
-test: install tools browser check-generated lint typecheck  ## Everything CI checks, then the whole suite
+test: install tools browser jaeger-build check-generated lint typecheck  ## Everything CI checks, then the whole suite
 	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(PY) -m pytest
 
 install: $(STAMP)
@@ -26,7 +28,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-tools: $(BUF) $(ESBUILD) graph-tools
+tools: $(BUF) $(PROTO_LOADER_GEN) $(ESBUILD) graph-tools
 
 graph-tools:  ## Graphviz, Chromium, the Mermaid CLI and cytoscape.js for the graph export tests
 	scripts/install_graph_tools.sh
@@ -39,14 +41,14 @@ browser:  ## Debian's Chromium for the console's browser tests (Playwright drive
 	@command -v chromium >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 		apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium; }
 
-$(BUF):
-	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
+$(BUF) $(PROTO_LOADER_GEN):
+	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION) @grpc/proto-loader@$(PROTO_LOADER_VERSION)
 
-generate: install tools  ## Regenerate generated/ from protos/ and the console's script from web/console/
+generate: install tools  ## Regenerate generated/ (Python, generated/go, generated/node) from protos/, and the console script
 	$(PY) scripts/generate.py
 	$(PY) scripts/build_console.py
 
-check-generated: install tools  ## Fail when generated/ is stale or the protos break lint
+check-generated: install tools  ## Fail when generated/ (any language) is stale or the protos break lint
 	$(BUF) lint
 	$(PY) scripts/generate.py --check
 	$(PY) scripts/build_console.py --check
@@ -70,6 +72,13 @@ bench: install  ## Benchmarks (not part of the suite; several minutes)
 	$(PY) -m bench.lookup
 	$(PY) -m bench.heartbeats
 	$(PY) -m bench.relay
+	$(PY) -m bench.metrics
+
+jaeger-build:  ## Build Jaeger v2 once into ~/.cache (go install, ~12 min the first time) and link .tools/jaeger
+	scripts/ensure-jaeger.sh
+
+jaeger: jaeger-build  ## Jaeger (in-memory) on 127.0.0.1: OTLP 4317/4318, query API 16686; Ctrl-C stops it
+	scripts/run-jaeger.sh
 
 demo: install  ## A registry and the two example services, printing the flow with trace ids
 	$(PY) -m examples.demo
