@@ -75,7 +75,7 @@ bench: install  ## Benchmarks (not part of the suite; several minutes)
 	$(PY) -m bench.metrics
 
 fuzz: install  ## The property-based suites, FUZZ times longer than in `make test` and random (default 25)
-	REGISTRY_FUZZ=$(or $(FUZZ),25) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest \
+	REGISTRY_FUZZ=$(or $(FUZZ),25) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest --timeout 3600 \
 		tests/fuzz tests/auth/test_auth_credentials.py::test_no_token_signed_with_a_key_speaks_beyond_it
 
 jaeger-build:  ## Build Jaeger v2 once into ~/.cache (go install, ~12 min the first time) and link .tools/jaeger
