@@ -33,11 +33,12 @@ from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import grpc
 from opentelemetry import trace
 
+from client import _keywords
 from client._proto import envelope_pb, relay_pb
 from client.backoff import Backoff
 from client.breaker import BreakerBoard, CircuitBreaker, counts_as_failure
@@ -69,6 +70,33 @@ class MessageType(enum.Enum):
     COMMAND = envelope_pb.MESSAGE_TYPE_COMMAND
     QUERY = envelope_pb.MESSAGE_TYPE_QUERY
     EVENT = envelope_pb.MESSAGE_TYPE_EVENT
+
+
+# The keyword parameters of send, query and publish, declared once for Messenger, RegistryClient
+# and SyncRegistryClient (see client/_keywords.py).
+
+
+class MessageOptions(TypedDict, total=False):
+    headers: Mapping[str, str] | None
+    """Application headers, passed to the handler unchanged."""
+    tenant_id: str
+
+
+class QueryOptions(MessageOptions, total=False):
+    call_timeout: float | None
+    """Seconds to wait for the reply; None: the client's call_timeout."""
+
+
+class SendOptions(QueryOptions, total=False):
+    idempotency_key: str
+    """Lets the registry retry the command on another instance, and the target tell a repeat."""
+
+
+class PublishOptions(MessageOptions, total=False):
+    priority: Priority
+    """Order among events waiting for a lagging subscriber (default NORMAL)."""
+    target: str
+    """Address the event to one service (subscribers may filter on it); empty: broadcast."""
 
 
 def encode(payload: Payload) -> tuple[bytes, str]:
@@ -176,64 +204,29 @@ class Messenger:
         self._subscriptions: weakref.WeakSet[Subscription] = weakref.WeakSet()
 
     async def send(
-        self,
-        target: str,
-        command: str,
-        payload: Payload = None,
-        *,
-        idempotency_key: str = "",
-        headers: Mapping[str, str] | None = None,
-        tenant_id: str = "",
-        call_timeout: float | None = None,
+        self, target: str, command: str, payload: Payload = None, **options: Unpack[SendOptions]
     ) -> Reply:
         """A command to one instance of `target`; its reply, or its error status as an exception."""
-        envelope = self._envelope(
-            MessageType.COMMAND,
-            name=command,
-            payload=payload,
-            target=target,
-            headers=headers,
-            tenant_id=tenant_id,
-        )
-        envelope.idempotency_key = idempotency_key
-        return await self._deliver(envelope, call_timeout)
+        _keywords.check(options, SendOptions, "send")
+        envelope = self._envelope(MessageType.COMMAND, command, payload, target, options)
+        envelope.idempotency_key = options.get("idempotency_key", "")
+        return await self._deliver(envelope, options.get("call_timeout"))
 
     async def query(
-        self,
-        target: str,
-        name: str,
-        payload: Payload = None,
-        *,
-        headers: Mapping[str, str] | None = None,
-        tenant_id: str = "",
-        call_timeout: float | None = None,
+        self, target: str, name: str, payload: Payload = None, **options: Unpack[QueryOptions]
     ) -> Reply:
         """A query to one instance of `target` (the registry retries it once elsewhere)."""
-        envelope = self._envelope(
-            MessageType.QUERY, name=name, payload=payload, target=target, headers=headers, tenant_id=tenant_id
-        )
-        return await self._deliver(envelope, call_timeout)
+        _keywords.check(options, QueryOptions, "query")
+        envelope = self._envelope(MessageType.QUERY, name, payload, target, options)
+        return await self._deliver(envelope, options.get("call_timeout"))
 
     async def publish(
-        self,
-        topic: str,
-        payload: Payload = None,
-        *,
-        priority: Priority = Priority.NORMAL,
-        target: str = "",
-        headers: Mapping[str, str] | None = None,
-        tenant_id: str = "",
+        self, topic: str, payload: Payload = None, **options: Unpack[PublishOptions]
     ) -> Published | Literal[False]:
         """Store and fan out an event; see the module docstring for degradation."""
-        envelope = self._envelope(
-            MessageType.EVENT,
-            name=topic,
-            payload=payload,
-            target=target,
-            headers=headers,
-            tenant_id=tenant_id,
-        )
-        envelope.priority = envelope_pb.Priority.ValueType(priority)
+        _keywords.check(options, PublishOptions, "publish")
+        envelope = self._envelope(MessageType.EVENT, topic, payload, options.get("target", ""), options)
+        envelope.priority = envelope_pb.Priority.ValueType(options.get("priority", Priority.NORMAL))
         transport = self._transport
 
         async def call() -> relay_pb.PublishResponse:
@@ -272,14 +265,7 @@ class Messenger:
         await asyncio.gather(*(s.aclose() for s in list(self._subscriptions)), return_exceptions=True)
 
     def _envelope(
-        self,
-        kind: MessageType,
-        *,
-        name: str,
-        payload: Payload,
-        target: str,
-        headers: Mapping[str, str] | None,
-        tenant_id: str,
+        self, kind: MessageType, name: str, payload: Payload, target: str, options: MessageOptions
     ) -> envelope_pb.Envelope:
         body, content_type = encode(payload)
         return envelope_pb.Envelope(
@@ -288,8 +274,8 @@ class Messenger:
             target_service=target,
             payload=body,
             content_type=content_type,
-            headers=dict(headers or {}),
-            tenant_id=tenant_id,
+            headers=dict(options.get("headers") or {}),
+            tenant_id=options.get("tenant_id", ""),
         )
 
     async def _deliver(self, envelope: envelope_pb.Envelope, call_timeout: float | None) -> Reply:

@@ -33,8 +33,8 @@ from types import TracebackType
 from typing import Any
 
 import grpc
-from google.protobuf import duration_pb2, timestamp_pb2
 
+from client._convert import duration, seconds, timestamp
 from client._proto import heartbeat_pb, instance_pb, registry_pb
 from client._tasks import cancel_and_wait
 from client.backoff import Backoff
@@ -128,9 +128,9 @@ class _Stream:
 
     def _beat(self, sequence: int) -> heartbeat_pb.HeartbeatRequest:
         now = time.time()
-        beat = heartbeat_pb.Beat(sequence=sequence, send_time=_timestamp(now))
+        beat = heartbeat_pb.Beat(sequence=sequence, send_time=timestamp(now))
         if self._last_rtt is not None:
-            beat.last_rtt.CopyFrom(_duration(self._last_rtt))
+            beat.last_rtt.CopyFrom(duration(self._last_rtt))
         load = self._registration._current_load()
         if load is not None:
             beat.load.CopyFrom(load.to_proto())
@@ -230,7 +230,7 @@ class Registration:
         """The instance as the registry last stored it."""
         self.status = HealthStatus.UNKNOWN
         """Status from the last bind or ack."""
-        self.interval = _seconds(instance.heartbeat_policy.interval) or 10.0
+        self.interval = seconds(instance.heartbeat_policy.interval) or 10.0
         """Current beat interval in seconds (the registry's policy, or its latest SET_INTERVAL)."""
         self.draining = False
         """True once the registry sent DRAIN: take no new work."""
@@ -377,7 +377,7 @@ class Registration:
             )
         self.instance = Instance.from_proto(response.instance)
         self._needs_register = False
-        policy_interval = _seconds(response.instance.heartbeat_policy.interval)
+        policy_interval = seconds(response.instance.heartbeat_policy.interval)
         if policy_interval:
             self.interval = policy_interval
         self.stats.registrations += 1
@@ -411,7 +411,7 @@ class Registration:
                 raise NotFoundError("the registry does not know this instance", reason="INSTANCE_NOT_FOUND")
             raise _StreamClosedError("the registry did not confirm the bind")
         policy = first.bound.policy
-        self.interval = _seconds(policy.interval) or self.interval
+        self.interval = seconds(policy.interval) or self.interval
         self.stats.binds += 1
         self._record(EventKind.BOUND)
         self._set_status(HealthStatus(first.bound.status or HealthStatus.UNKNOWN))
@@ -433,7 +433,7 @@ class Registration:
     def _follow(self, directive: heartbeat_pb.Directive) -> _Outcome | None:
         self._record(EventKind.DIRECTIVE, heartbeat_pb.DirectiveType.Name(directive.type))
         if directive.type == heartbeat_pb.DIRECTIVE_TYPE_SET_INTERVAL:
-            interval = _seconds(directive.interval)
+            interval = seconds(directive.interval)
             if interval > 0:
                 self.interval = interval
                 self._interval_changed.set()
@@ -472,19 +472,3 @@ class Registration:
 
     def _record(self, kind: EventKind, detail: str = "") -> None:
         self.events.append(ConnectionEvent(time.monotonic(), kind, detail))
-
-
-def _seconds(duration: duration_pb2.Duration) -> float:
-    return duration.seconds + duration.nanos / 1e9
-
-
-def _duration(seconds: float) -> duration_pb2.Duration:
-    message = duration_pb2.Duration()
-    message.FromNanoseconds(int(seconds * 1e9))
-    return message
-
-
-def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
-    message = timestamp_pb2.Timestamp()
-    message.FromNanoseconds(int(seconds * 1e9))
-    return message

@@ -17,17 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import time
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import grpc
-from google.protobuf import timestamp_pb2
 
 from generated.registry.v1 import heartbeat_service_pb2 as pb
 from generated.registry.v1 import heartbeat_service_pb2_grpc as pb_grpc
 from generated.registry.v1 import instance_pb2 as ipb
-from registry.api.convert import duration_message, policy_message, timestamp_message
+from registry.api.convert import duration_message, policy_message, seconds, timestamp_message, timestamp_now
 from registry.auth.identity import current_identity
 from registry.auth.policy import require_service
 from registry.core import paging, validation
@@ -49,7 +47,6 @@ from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
-_NANOS = 1_000_000_000
 _GOODBYES = {int(member): member for member in GoodbyeReason}
 _REREGISTER = Directive(DirectiveType.REREGISTER, "the instance is not registered; register again, then bind")
 
@@ -105,11 +102,10 @@ def _counts(counts: StatusCounts) -> pb.StatusCounts:
 
 
 def _ack(sequence: int, status: HealthStatus) -> pb.HeartbeatResponse:
-    seconds, nanos = divmod(time.time_ns(), _NANOS)
     return pb.HeartbeatResponse(
         ack=pb.BeatAck(
             sequence=sequence,
-            server_time=timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos),
+            server_time=timestamp_now(),
             status=_status(status),
         )
     )
@@ -218,11 +214,11 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
             kind = request.WhichOneof("kind")
             if kind == "beat":
                 beat = request.beat
-                rtt = beat.last_rtt.ToNanoseconds() / 1e6 if beat.HasField("last_rtt") else None
+                rtt = seconds(beat.last_rtt) * 1000 if beat.HasField("last_rtt") else None
                 load = None
                 if beat.HasField("load"):
                     load = make_load(beat.load.in_flight, beat.load.cpu, beat.load.gauges)
-                sent = beat.send_time.ToNanoseconds() / 1e9 if beat.HasField("send_time") else None
+                sent = seconds(beat.send_time) if beat.HasField("send_time") else None
                 await stream.send(_ack(beat.sequence, lease.beat(beat.sequence, rtt, load, sent)))
             elif kind == "goodbye":
                 reason = _GOODBYES.get(request.goodbye.reason)

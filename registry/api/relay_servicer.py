@@ -17,13 +17,12 @@ import grpc
 
 from generated.registry.v1 import relay_service_pb2 as pb
 from generated.registry.v1 import relay_service_pb2_grpc as pb_grpc
-from registry.api.convert import timestamp_message
+from registry.api.convert import seconds, timestamp_message
 from registry.api.relay_convert import (
     EventMessages,
     envelope_from_proto,
     envelope_message,
     reply_message,
-    seconds,
 )
 from registry.auth.identity import LOCAL, Identity, current_identity
 from registry.auth.policy import require_publish, require_send, require_subscribe
