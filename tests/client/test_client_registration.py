@@ -71,7 +71,7 @@ async def test_reregisters_by_itself_after_being_deregistered(
     got = await stub(channel).GetInstance(
         pb.GetInstanceRequest(service_name="orders", instance_id="orders-1")
     )
-    assert got.instance.status == HealthStatus.HEALTHY
+    assert got.instance.status == HealthStatus.HEALTHY.value
     kinds = [e.kind for e in registration.events]
     assert EventKind.DIRECTIVE in kinds  # the registry said REREGISTER; the SDK did it
 

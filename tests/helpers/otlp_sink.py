@@ -54,7 +54,8 @@ def read_spans(path: Path) -> list[dict[str, Any]]:
 async def otlp_sink(path: Path) -> AsyncIterator[str]:
     """Serve OTLP/gRPC on a free loopback port; yields its `127.0.0.1:PORT`."""
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceService(path), server)
+    # opentelemetry-proto ships its generated gRPC code without type annotations.
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceService(path), server)  # type: ignore[no-untyped-call]
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
