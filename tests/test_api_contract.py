@@ -21,6 +21,7 @@ from google.protobuf.descriptor import FileDescriptor
 from grpc_health.v1 import health_pb2
 
 from generated.registry.v1 import (
+    dependency_graph_pb2,
     envelope_pb2,
     heartbeat_service_pb2,
     inbox_service_pb2,
@@ -36,6 +37,7 @@ API_MD = (ROOT / "docs" / "api.md").read_text()
 SECURITY_MD = (ROOT / "docs" / "security.md").read_text()
 PROTO_DIR = ROOT / "protos" / "registry" / "v1"
 DESCRIPTORS: tuple[FileDescriptor, ...] = (
+    dependency_graph_pb2.DESCRIPTOR,
     envelope_pb2.DESCRIPTOR,
     heartbeat_service_pb2.DESCRIPTOR,
     inbox_service_pb2.DESCRIPTOR,
@@ -208,6 +210,8 @@ DOCUMENTED: list[tuple[str, Callable[[], str], str]] = [
     ),
     ("watch_response_events", api("one `WatchResponse`"), f"{L.watch_response_events} events"),
     ("watch_response_bytes", api("one `WatchResponse`"), f"about {size(L.watch_response_bytes)}"),
+    ("graph_depth_max", api("`GetDependencyGraphRequest.depth`"), f"0 (unlimited) to {L.graph_depth_max}"),
+    ("graph_depth_max", proto("GetDependencyGraphRequest.depth"), f"0 (unlimited) to {L.graph_depth_max}"),
     ("load_gauges", api("`Beat.load.gauges`"), f"at most {L.load_gauges}"),
     ("load_gauges", proto("Load.gauges"), f"at most {L.load_gauges}"),
     (

@@ -18,11 +18,12 @@ import grpc
 
 from generated.registry.v1 import registry_service_pb2 as pb
 from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from registry.api import convert
+from registry.api import convert, graph_convert
 from registry.auth import current_identity, require_service
 from registry.core import validation
 from registry.core.catalog import Catalog
 from registry.core.errors import InvalidArgument
+from registry.core.graph import DependencyGraph
 from registry.core.limits import LIMITS
 from registry.core.model import Change, Instance
 from registry.core.watch import WatchStart
@@ -30,6 +31,8 @@ from registry.wire.binding import ServiceBinding
 from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
+
+REGISTRY_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RegistryService"].full_name
 
 
 def _chunks(events: Iterable[pb.WatchEvent]) -> Iterator[list[pb.WatchEvent]]:
@@ -54,14 +57,15 @@ def _progress(revision: int) -> pb.WatchResponse:
 
 @maps_domain_errors
 class RegistryServicer(pb_grpc.RegistryServiceServicer):
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, graph: DependencyGraph) -> None:
         self._catalog = catalog
+        self._graph = graph
         self._encoder = convert.InstanceEncoder()
         catalog.add_listener(self._encoder.forget)
 
     def binding(self) -> ServiceBinding:
         return ServiceBinding(
-            full_name=pb.DESCRIPTOR.services_by_name["RegistryService"].full_name,
+            full_name=REGISTRY_SERVICE_NAME,
             add=functools.partial(pb_grpc.add_RegistryServiceServicer_to_server, self),
         )
 
@@ -115,6 +119,12 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     ) -> pb.LookupResponse:
         instances, revision = self._catalog.lookup(convert.lookup_query(request))
         return self._encoder.lookup_response(instances, revision)
+
+    async def GetDependencyGraph(  # noqa: N802 - gRPC method name
+        self, request: pb.GetDependencyGraphRequest, context: Context
+    ) -> pb.GetDependencyGraphResponse:
+        graph = self._graph.get(graph_convert.graph_query(request))
+        return pb.GetDependencyGraphResponse(graph=graph_convert.graph_message(graph))
 
     async def Watch(  # noqa: N802 - gRPC method name
         self, request: pb.WatchRequest, context: Context

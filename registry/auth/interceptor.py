@@ -15,6 +15,7 @@ beyond a token's life is to reopen it with a fresh token before then: Heartbeat 
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import logging
 import time
@@ -205,6 +206,8 @@ class AuthInterceptor(_Interceptor):
             for m in _methods_of(PUBLIC_GROUPS[g])
         }
         self._rules: dict[str, Rule] = {**METHOD_RULES, **closed}
+        self.refusals: collections.Counter[str] = collections.Counter()
+        """Calls refused here, by ErrorInfo reason (read by the metrics at scrape time)."""
 
     async def intercept_service(
         self,
@@ -221,10 +224,13 @@ class AuthInterceptor(_Interceptor):
         try:
             identity = self.verifier.verify(_bearer(handler_call_details.invocation_metadata))
         except Unauthenticated as error:
+            self.refusals[error.reason] += 1
             return _denying(handler, error, "-", method)
         denial = method_denial(identity, self._rules.get(method))
         if denial is not None:
-            return _denying(handler, PermissionDenied(denial), identity.service, method)
+            refused = PermissionDenied(denial)
+            self.refusals[refused.reason] += 1
+            return _denying(handler, refused, identity.service, method)
         set_current_call(identity, method)
         if handler.request_streaming or handler.response_streaming:
             return _expiring(handler, identity.expires_at + self.verifier.leeway, identity.service, method)

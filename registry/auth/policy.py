@@ -64,6 +64,7 @@ METHOD_RULES: Mapping[str, Rule] = MappingProxyType(
         _method(_REGISTRY, "ListInstances"): Rule.DISCOVER,
         _method(_REGISTRY, "Lookup"): Rule.DISCOVER,
         _method(_REGISTRY, "Watch"): Rule.DISCOVER,
+        _method(_REGISTRY, "GetDependencyGraph"): Rule.DISCOVER,
         _method(_HEARTBEAT, "Heartbeat"): Rule.OWN_SERVICE,
         _method(_HEARTBEAT, "GetInstanceHealth"): Rule.DISCOVER,
         _method(_HEARTBEAT, "ListInstanceHealth"): Rule.DISCOVER,

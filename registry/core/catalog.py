@@ -222,6 +222,15 @@ class Catalog:
                 found.extend(service.instances[i] for i in service.ids)
         return found
 
+    def status_counts(self) -> dict[str, dict[HealthStatus, int]]:
+        """Instances per service and status (read by the metrics at scrape time, O(instances))."""
+        counts: dict[str, dict[HealthStatus, int]] = {}
+        for name, service in list(self._services.items()):
+            per_status = counts[name] = {}
+            for instance in list(service.instances.values()):
+                per_status[instance.status] = per_status.get(instance.status, 0) + 1
+        return counts
+
     def lookup(self, query: LookupQuery) -> tuple[list[Instance], int]:
         """Matching instances of one service (see `registry.core.lookup`) and the revision."""
         validation.lookup_query(query)
@@ -266,6 +275,11 @@ class Catalog:
             first = bisect_right(ids, after[1]) if after and names[index] == after[0] else 0
             for position in range(first, len(ids)):
                 yield service.instances[ids[position]]
+
+    @property
+    def watch_hub(self) -> WatchHub:
+        """For metrics: watcher count, backlogs, cuts."""
+        return self._hub
 
     def watch(self, service_names: frozenset[str], after_revision: int) -> Watcher:
         """Subscribe to changes of these services (all when empty); see `registry.core.watch`."""

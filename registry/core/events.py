@@ -108,15 +108,22 @@ class Subscription:
             for event in page:
                 cursor = event.sequence
                 if self.filter.matches(event):
+                    self._bus.delivered += 1
                     yield Delivery(event, cursor)
             if len(page) < REPLAY_PAGE:
                 cursor = max(cursor, head)
         self._bus.go_live(self)  # synchronous: no event can slip between the check and this
         while (taken := await self._buffer.take()) is not None:
+            self._bus.delivered += 1
             yield Delivery(*taken)
 
     def offer(self, event: Envelope) -> bool:
         return self._buffer.offer(event)
+
+    @property
+    def backlog(self) -> int:
+        """Events waiting in this subscriber's buffer."""
+        return self._buffer.size
 
     def end(self, error: Unavailable | None) -> None:
         self._buffer.end(error)
@@ -154,6 +161,13 @@ class EventBus:
         self._live: set[Subscription] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self.published = 0
+        """Events stored since start (counters for the metrics, read at scrape time)."""
+        self.delivered = 0
+        """Events handed to subscriber streams."""
+        self.dropped = 0
+        """Events lost to a subscriber that was cut for falling behind, or registry events that
+        could not be queued."""
 
     # ----------------------------------------------------------------- life cycle
 
@@ -195,6 +209,10 @@ class EventBus:
         """Sequence of the newest durable event (0 when none ever was)."""
         return self._head
 
+    def backlogs(self) -> list[int]:
+        """Events waiting for each subscriber (its lag), for metrics."""
+        return [s.backlog for s in self._subscribers]
+
     @property
     def oldest(self) -> int:
         """Sequence of the oldest stored event (0 when none is stored)."""
@@ -216,6 +234,7 @@ class EventBus:
         try:
             return self._enqueue(event, None)
         except (ResourceExhausted, Unavailable) as error:
+            self.dropped += 1
             log.warning("event dropped", extra={"event": event.name, "error": error.message})
             return None
 
@@ -258,6 +277,7 @@ class EventBus:
             return
         self._head = events[-1].sequence
         self._oldest = max(self._oldest or events[0].sequence, keep_from)
+        self.published += len(events)
         for event in events:
             self._fan_out(event)
         for _, done in batch:
@@ -268,6 +288,7 @@ class EventBus:
 
     def _fan_out(self, event: Envelope) -> None:
         cut = [s for s in self._live if s.filter.matches(event) and not s.offer(event)]
+        self.dropped += len(cut)
         for subscription in cut:
             self._live.discard(subscription)
 

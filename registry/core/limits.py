@@ -64,6 +64,8 @@ class Limits:
     beat_burst: int = 8
     """Beats a stream may send back to back (e.g. after a client-side pause) before the rate applies."""
     drain_reason_length: int = 256
+    graph_depth_max: int = 32
+    """How far from its root service a dependency graph may reach (0 asks for no limit)."""
 
     # Envelopes (Send, Publish, Subscribe)
     envelope_id_length: int = 64

@@ -22,7 +22,7 @@ from registry.core.errors import InvalidArgument
 from registry.core.limits import LIMITS
 from registry.core.lookup import LookupQuery
 from registry.core.model import Dependency, Endpoint, HeartbeatPolicy, InstanceKey, Registration
-from registry.core.versions import parse_version
+from registry.core.versions import parse_constraint, parse_version
 
 
 def pattern(regex: str) -> re.Pattern[str]:
@@ -175,6 +175,13 @@ def _dependencies(dependencies: Sequence[Dependency], field: str) -> None:
         if dependency.service_name in seen:
             raise InvalidArgument(path, f"{_shown(dependency.service_name)} is listed twice")
         seen.add(dependency.service_name)
+        if dependency.version_constraint:
+            constraint_path = f"{field}[{index}].version_constraint"
+            if len(dependency.version_constraint) > LIMITS.version_constraint_length:
+                raise InvalidArgument(
+                    constraint_path, f"at most {LIMITS.version_constraint_length} characters"
+                )
+            parse_constraint(dependency.version_constraint, constraint_path)
 
 
 def _heartbeat_policy(policy: HeartbeatPolicy, field: str) -> None:

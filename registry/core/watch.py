@@ -122,6 +122,8 @@ class WatchHub:
         self._all_services: set[Watcher] = set()
         self._count = 0
         self._closed = False
+        self.cut = 0
+        """Watchers ended because they fell behind, since start."""
         self.revision = 0
         """Revision of the last published change (or the start revision)."""
         self.compact_revision = 0
@@ -191,7 +193,13 @@ class WatchHub:
         for watcher in fell_behind:
             self._cut(watcher)
 
+    def backlogs(self) -> list[int]:
+        """Changes queued for each open watcher (its lag behind the catalog), for metrics."""
+        watchers = set(self._all_services).union(*self._by_service.values())
+        return [len(w._queue) for w in watchers]
+
     def _cut(self, watcher: Watcher) -> None:
+        self.cut += 1
         at = watcher.revision
         self.remove(watcher)
         watcher._end(
