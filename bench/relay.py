@@ -53,7 +53,7 @@ PHASE_TIMEOUT = 120.0
 
 
 class EchoInbox(ipb_grpc.InboxServiceServicer):
-    async def Deliver(self, request: ipb.DeliverRequest, context: Any) -> ipb.DeliverResponse:  # noqa: N802
+    async def Deliver(self, request: ipb.DeliverRequest, context: Any) -> ipb.DeliverResponse:
         return ipb.DeliverResponse(reply=epb.Reply(payload=request.envelope.payload))
 
 

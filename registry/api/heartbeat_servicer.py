@@ -166,7 +166,7 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
         )
 
     # The reader/writer style (a coroutine, not a generator) lets directives be written at any time.
-    async def Heartbeat(  # type: ignore[override]  # noqa: N802 - gRPC method name
+    async def Heartbeat(  # type: ignore[override]
         self, request_iterator: AsyncIterator[pb.HeartbeatRequest], context: Context
     ) -> None:
         with self._liveness.stream_slot():
@@ -229,13 +229,13 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
             else:
                 raise InvalidArgument("bind", "the stream is already bound; send beats or a goodbye")
 
-    async def GetInstanceHealth(  # noqa: N802 - gRPC method name
+    async def GetInstanceHealth(
         self, request: pb.GetInstanceHealthRequest, context: Context
     ) -> pb.GetInstanceHealthResponse:
         key = validation.instance_key(request.service_name, request.instance_id)
         return pb.GetInstanceHealthResponse(health=_health(self._liveness.health(key)))
 
-    async def ListInstanceHealth(  # noqa: N802 - gRPC method name
+    async def ListInstanceHealth(
         self, request: pb.ListInstanceHealthRequest, context: Context
     ) -> pb.ListInstanceHealthResponse:
         size = validation.page_size(request.page_size)
@@ -250,7 +250,7 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
         token = "" if last is None else paging.encode(last, scope)
         return pb.ListInstanceHealthResponse(healths=[_health(h) for h in healths], next_page_token=token)
 
-    async def GetHealthSummary(  # noqa: N802 - gRPC method name
+    async def GetHealthSummary(
         self, request: pb.GetHealthSummaryRequest, context: Context
     ) -> pb.GetHealthSummaryResponse:
         summary = self._liveness.summary()
@@ -265,7 +265,7 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
             open_streams=summary.open_streams,
         )
 
-    async def DrainInstance(  # noqa: N802 - gRPC method name
+    async def DrainInstance(
         self, request: pb.DrainInstanceRequest, context: Context
     ) -> pb.DrainInstanceResponse:
         key = validation.instance_key(request.service_name, request.instance_id)

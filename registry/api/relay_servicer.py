@@ -98,7 +98,7 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
             add=functools.partial(pb_grpc.add_RelayServiceServicer_to_server, self),
         )
 
-    async def Send(self, request: pb.SendRequest, context: Context) -> pb.SendResponse:  # noqa: N802
+    async def Send(self, request: pb.SendRequest, context: Context) -> pb.SendResponse:
         if not request.HasField("envelope"):
             raise InvalidArgument("envelope", "required")
         kind = messages.message_type(request.envelope.type)
@@ -124,7 +124,7 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
             attempts=delivered.attempts,
         )
 
-    async def Publish(self, request: pb.PublishRequest, context: Context) -> pb.PublishResponse:  # noqa: N802
+    async def Publish(self, request: pb.PublishRequest, context: Context) -> pb.PublishResponse:
         if not request.HasField("envelope"):
             raise InvalidArgument("envelope", "required")
         if messages.message_type(request.envelope.type) not in (None, MessageType.EVENT):
@@ -141,7 +141,7 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
             create_time=timestamp_message(stored.create_time),
         )
 
-    async def Subscribe(  # noqa: N802
+    async def Subscribe(
         self, request: pb.SubscribeRequest, context: Context
     ) -> AsyncIterator[pb.SubscribeResponse]:
         identity = current_identity()
@@ -169,7 +169,7 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
         finally:
             subscription.close()
 
-    async def ListEvents(  # noqa: N802
+    async def ListEvents(
         self, request: pb.ListEventsRequest, context: Context
     ) -> pb.ListEventsResponse:
         query = EventQuery(
@@ -186,7 +186,7 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
             head_sequence=page.head,
         )
 
-    async def GetDeliveryKeys(  # noqa: N802
+    async def GetDeliveryKeys(
         self, request: pb.GetDeliveryKeysRequest, context: Context
     ) -> pb.GetDeliveryKeysResponse:
         return pb.GetDeliveryKeysResponse(jwks=self._signer.jwks, issuer=self._signer.issuer)

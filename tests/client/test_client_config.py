@@ -115,11 +115,11 @@ class _FlakyRegistry(pb_grpc.RegistryServiceServicer, relay_grpc.RelayServiceSer
         if self.calls[name] <= 2:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "try again")
 
-    async def Lookup(self, request: Any, context: Any) -> pb.LookupResponse:  # noqa: N802
+    async def Lookup(self, request: Any, context: Any) -> pb.LookupResponse:
         await self._flaky("Lookup", context)
         return pb.LookupResponse(revision=7)
 
-    async def Publish(self, request: Any, context: Any) -> relay_pb.PublishResponse:  # noqa: N802
+    async def Publish(self, request: Any, context: Any) -> relay_pb.PublishResponse:
         await self._flaky("Publish", context)
         return relay_pb.PublishResponse(sequence=1)
 

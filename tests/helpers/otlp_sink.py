@@ -24,7 +24,7 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self, path: Path) -> None:
         self._path = path
 
-    async def Export(  # noqa: N802
+    async def Export(
         self, request: trace_service_pb2.ExportTraceServiceRequest, context: Any
     ) -> trace_service_pb2.ExportTraceServiceResponse:
         with self._path.open("a") as sink:
