@@ -169,9 +169,7 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
         finally:
             subscription.close()
 
-    async def ListEvents(
-        self, request: pb.ListEventsRequest, context: Context
-    ) -> pb.ListEventsResponse:
+    async def ListEvents(self, request: pb.ListEventsRequest, context: Context) -> pb.ListEventsResponse:
         query = EventQuery(
             filter=_filter(request.filter, current_identity()),
             after_sequence=request.after_sequence,
