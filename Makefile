@@ -12,7 +12,8 @@ run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 	$(VENV)/bin/registry serve
 
 test: install tools check-generated lint typecheck  ## Everything CI checks, then the whole suite
-	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(PY) -m pytest
+	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(PY) -m pytest \
+		--cov=registry --cov=client --cov-report=term
 
 install: $(STAMP)
 
