@@ -15,7 +15,6 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2
-from grpc_health.v1._async import HealthServicer
 
 from registry.api.heartbeat_servicer import HeartbeatServicer
 from registry.api.inbox_client import InboxClient
@@ -38,7 +37,9 @@ from registry.server import build_server
 from registry.store.sqlite import SqliteStore
 from registry.store.sqlite_events import SqliteEventLog
 from registry.telemetry import Telemetry, TracingInterceptor
+from registry.tls import describe, server_certificates
 from registry.wire.binding import ServiceBinding
+from registry.wire.health import HealthServicer
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,14 @@ class Registry:
                 self_preservation_threshold=config.self_preservation_threshold,
                 self_preservation_window_seconds=config.self_preservation_window_seconds,
                 max_streams=config.max_heartbeat_streams,
+                max_streams_per_caller=config.max_heartbeat_streams_per_caller,
+                bind_timeout=config.heartbeat_bind_timeout,
                 stream_break_debounce=config.stream_break_debounce_ms / 1000,
             ),
             SystemClock(),
         )
         self.health = HealthServicer()
+        self.certificates = server_certificates(config)  # None: plaintext
         self.auth = build_interceptor(config)  # None when auth is off
         self.telemetry = Telemetry(config.otlp_endpoint)
         self.events = EventBus(
@@ -162,7 +166,10 @@ class Registry:
         if self.metrics is not None:
             interceptors.append(RpcTimer(self.metrics.rpc_duration.record, REGISTRY_SERVICE_NAME))
         self._server = build_server(self.config, services, self.health, interceptors)
-        self.port = self._server.add_insecure_port(self.config.address)
+        if self.certificates is None:
+            self.port = self._server.add_insecure_port(self.config.address)
+        else:
+            self.port = self._server.add_secure_port(self.config.address, self.certificates.credentials())
         await self._server.start()
         for name in ["", *(s.full_name for s in services)]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -172,6 +179,7 @@ class Registry:
             "registry serving",
             extra={
                 "address": self.address,
+                "transport": describe(self.config, self.certificates),
                 "db": str(self.config.db_path),
                 "revision": self.catalog.revision,
             },

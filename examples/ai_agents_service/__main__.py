@@ -1,8 +1,8 @@
 """AI agents service: `python -m examples.ai_agents_service`.
 
-Configured like any service of the integration guides: REGISTRY_URL, SERVICE_NAME, SERVICE_ID,
-JWT_SECRET in the environment. It never learns where the CRM runs: commands reach its Inbox through
-the registry, and it announces results as events on the registry.
+Configured like any service of the integration guides: REGISTRY_URL, SERVICE_ID and
+REGISTRY_CREDENTIALS_FILE (its own key) in the environment. It never learns where the CRM runs:
+commands reach its Inbox through the registry, and it announces results as events on the registry.
 
 - `@inbox.event("lead.*")`: notes every new lead;
 - `@inbox.command("analyze")`: scores the lead, publishes `ai.analysis_completed`, replies the score.
@@ -18,9 +18,9 @@ import signal
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
 
 from client import Inbox, Message, RegistryClient
+from examples import tracing
 
 NAME = "ai-agents"
 
@@ -57,7 +57,7 @@ def build_inbox(registry: RegistryClient) -> Inbox:
 
 
 async def main() -> None:
-    trace.set_tracer_provider(TracerProvider())  # real spans, so trace ids exist; no exporter
+    provider = tracing.install(NAME)  # exports to OTEL_EXPORTER_OTLP_ENDPOINT when it is set
     async with RegistryClient.from_env(degrade=True) as registry:
         inbox = build_inbox(registry)
         await registry.serve_inbox(inbox)
@@ -68,6 +68,7 @@ async def main() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         await stop.wait()
+    provider.shutdown()
     print(f"[{NAME}] stopped (said goodbye, deregistered)", flush=True)
 
 
