@@ -59,6 +59,7 @@ bench: install  ## Benchmarks (not part of the suite; several minutes)
 	$(PY) -m bench.lookup
 	$(PY) -m bench.heartbeats
 	$(PY) -m bench.relay
+	$(PY) -m bench.metrics
 
 jaeger-build:  ## Build Jaeger v2 once into ~/.cache (go install, ~12 min the first time) and link .tools/jaeger
 	scripts/ensure-jaeger.sh

@@ -164,7 +164,7 @@ class Registry:
         if self.auth is not None:
             interceptors.append(self.auth)
         if self.metrics is not None:
-            interceptors.append(RpcTimer(self.metrics.rpc_duration.record, REGISTRY_SERVICE_NAME))
+            interceptors.append(RpcTimer(self.metrics.rpc_latency, REGISTRY_SERVICE_NAME))
         self._server = build_server(self.config, services, self.health, interceptors)
         if self.certificates is None:
             self.port = self._server.add_insecure_port(self.config.address)
