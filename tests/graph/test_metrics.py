@@ -187,7 +187,9 @@ class MetricsSink(metrics_service_pb2_grpc.MetricsServiceServicer):
         for resource in request.resource_metrics:
             for scope in resource.scope_metrics:
                 for metric in scope.metrics:
-                    data = getattr(metric, metric.WhichOneof("data"))
+                    kind = metric.WhichOneof("data")
+                    assert kind is not None
+                    data = getattr(metric, kind)
                     self.points.setdefault(metric.name, []).extend(data.data_points)
         return metrics_service_pb2.ExportMetricsServiceResponse()
 
@@ -195,7 +197,8 @@ class MetricsSink(metrics_service_pb2_grpc.MetricsServiceServicer):
 async def test_the_same_metrics_are_pushed_over_otlp(start_registry: StartRegistry) -> None:
     sink = MetricsSink()
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(sink, server)
+    # opentelemetry-proto ships its generated gRPC code without type annotations.
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(sink, server)  # type: ignore[no-untyped-call]
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
