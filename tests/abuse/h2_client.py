@@ -25,6 +25,10 @@ import h2.settings
 from google.protobuf.message import Message
 
 
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 @dataclass
 class StreamState:
     """What the registry told one stream: its grpc-status once it ended (None while open)."""
@@ -122,7 +126,7 @@ class StalledConnection:
         if state is None:
             return
         if isinstance(event, h2.events.TrailersReceived | h2.events.ResponseReceived):
-            headers = dict(event.headers)
+            headers = {_text(k): _text(v) for k, v in event.headers or []}
             if "grpc-status" in headers:  # trailers, or a trailers-only response
                 state.status = int(headers["grpc-status"])
                 state.message = headers.get("grpc-message", "")

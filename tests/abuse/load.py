@@ -16,6 +16,7 @@ import json
 import sys
 import threading
 import time
+from typing import Any
 
 import grpc
 
@@ -33,8 +34,8 @@ EXPECTED = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND}
 
 def _calls(
     stub: pb_grpc.RegistryServiceStub, worker: int, n: int, metadata: tuple[tuple[str, str], ...]
-) -> list[grpc.Future]:
-    calls: list[grpc.Future] = []
+) -> list[grpc.Future[Any]]:
+    calls: list[grpc.Future[Any]] = []
     for k in range(IN_FLIGHT):
         if k == 0:
             endpoint = ipb.Endpoint(host="127.0.0.1", port=9000, protocol=ipb.ENDPOINT_PROTOCOL_GRPC)
@@ -72,8 +73,8 @@ def flood(address: str, seconds: float) -> None:
                     try:
                         future.result()
                     except grpc.RpcError as error:
-                        if error.code() not in EXPECTED:  # type: ignore[attr-defined]
-                            unexpected.append(error.code().name)  # type: ignore[attr-defined]
+                        if error.code() not in EXPECTED:
+                            unexpected.append(error.code().name)
                     counts[worker] += 1
 
     threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in range(WORKERS)]
@@ -101,9 +102,9 @@ def storm(address: str, rounds: int) -> None:
                 )
                 call = hb_grpc.HeartbeatServiceStub(channel).Heartbeat(requests, metadata=metadata, timeout=5)
                 try:
-                    next(call)
+                    next(iter(call))
                 except grpc.RpcError as error:
-                    unexpected.append(error.code().name)  # type: ignore[attr-defined]
+                    unexpected.append(error.code().name)
             # leaving the block drops the connection under the open stream
 
     threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in range(8)]

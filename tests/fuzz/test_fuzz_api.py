@@ -91,8 +91,8 @@ def _has_error_info(error: grpc.RpcError) -> bool:
 def check_outcome(method: MethodDescriptor, request: object, error: grpc.RpcError | None) -> None:
     if error is None:
         return
-    code = error.code()  # type: ignore[attr-defined]
-    details = error.details()  # type: ignore[attr-defined]
+    code = error.code()
+    details = error.details()
     shown = f"{method.name}({str(request)[:300]!r}) -> {code.name}: {details}"
     if code in ENDED_BY_US and method.server_streaming:
         return
