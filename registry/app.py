@@ -30,6 +30,7 @@ from registry.core.graph import DependencyGraph
 from registry.core.graph_traffic import Traffic
 from registry.core.lifecycle import LifecycleAnnouncer
 from registry.core.liveness import Liveness, LivenessSettings
+from registry.core.liveness.stall import StallClock
 from registry.core.ports import Store
 from registry.core.relay import Relay
 from registry.metrics import MetricsExport, RegistryMetrics, RpcTimer, TimedStore
@@ -74,6 +75,8 @@ class Registry:
             max_instances=config.max_instances,
             persist_interval=config.persist_interval,
         )
+        system_clock = SystemClock()
+        self.liveness_clock = StallClock(system_clock)
         self.liveness = Liveness(
             self.catalog,
             LivenessSettings(
@@ -86,7 +89,9 @@ class Registry:
                 bind_timeout=config.heartbeat_bind_timeout,
                 stream_break_debounce=config.stream_break_debounce_ms / 1000,
             ),
-            SystemClock(),
+            self.liveness_clock,
+            real_clock=system_clock,
+            on_beat_read=self.liveness_clock.beat_read,
         )
         self.health = HealthServicer()
         self.certificates = server_certificates(config)  # None: plaintext
@@ -155,6 +160,7 @@ class Registry:
     async def start(self) -> None:
         self._lifecycle.seed(await self.catalog.start())
         await self.events.start()  # after the catalog: its store migrates the shared file
+        self.liveness_clock.start()
         self.liveness.start()
         services = self._services()
         tracing = TracingInterceptor(
@@ -191,6 +197,7 @@ class Registry:
             return
         self._stopped = True
         await self.liveness.stop()  # first: streams cancelled below must not mark the fleet critical
+        await self.liveness_clock.stop()
         grace = self.config.grace_seconds if grace is None else grace
         await self.health.enter_graceful_shutdown()
         if self._server is not None:

@@ -40,6 +40,7 @@ from registry.core.errors import (
 )
 from registry.core.liveness import health, rules
 from registry.core.liveness.binding import Binding, taken_over
+from registry.core.liveness.pacing import PIPELINED_INTERVALS
 from registry.core.liveness.preservation import SelfPreservation
 from registry.core.liveness.record import InstanceState
 from registry.core.liveness.values import (
@@ -63,8 +64,20 @@ log = logging.getLogger(__name__)
 class Liveness:
     """See the module docstring. `start()` after the catalog has started; `stop()` first at shutdown."""
 
-    def __init__(self, catalog: CatalogView, settings: LivenessSettings, clock: Clock) -> None:
+    def __init__(
+        self,
+        catalog: CatalogView,
+        settings: LivenessSettings,
+        clock: Clock,
+        *,
+        real_clock: Clock | None = None,
+        on_beat_read: Callable[[float], None] | None = None,
+    ) -> None:
+        """`clock` is what silence is measured on (the registry's stall clock); `real_clock`, which
+        always runs, paces beats against their send times (default: `clock`)."""
         self._catalog = catalog
+        self._real_clock = clock if real_clock is None else real_clock
+        self._on_beat_read = on_beat_read
         self._settings = settings
         self._clock = clock
         self._states: dict[InstanceKey, InstanceState] = {}
@@ -112,6 +125,14 @@ class Liveness:
 
     def wall(self) -> float:
         return self._clock.wall()
+
+    def real_now(self) -> float:
+        return self._real_clock.monotonic()
+
+    def beat_read(self, excess_age: float) -> None:
+        """How much later than usual a beat was read: tells the stall clock, when there is one."""
+        if self._on_beat_read is not None:
+            self._on_beat_read(excess_age)
 
     def tracks(self, state: InstanceState) -> bool:
         return self._states.get(state.key) is state
@@ -177,7 +198,8 @@ class Liveness:
             state.binding = None
             previous.sink.end(taken_over())
         now = self.now()
-        binding = Binding(self, state, sink, now)
+        opened_at = self.real_now() - PIPELINED_INTERVALS * state.policy.interval
+        binding = Binding(self, state, sink, opened_at)
         state.binding = binding
         state.broken_at = None
         if not state.counting:
