@@ -96,6 +96,7 @@ class Registry:
             real_clock=system_clock,
             on_beat_read=self.liveness_clock.beat_read,
         )
+        self.liveness_clock.watch_reads(lambda: self.liveness.beats, self.liveness.expected_beat_rate)
         self.health = HealthServicer()
         self.certificates = server_certificates(config)  # None: plaintext
         self.auth = build_interceptor(config)  # None when auth is off

@@ -51,7 +51,9 @@ def competing_process(cpu: int) -> Iterator[subprocess.Popen[bytes]]:
 
 
 @contextlib.asynccontextmanager
-async def fleet_process(address: str) -> AsyncIterator[asyncio.subprocess.Process]:
+async def fleet_process(
+    address: str, late_file: Path, avoid_cpu: int
+) -> AsyncIterator[asyncio.subprocess.Process]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -60,9 +62,13 @@ async def fleet_process(address: str) -> AsyncIterator[asyncio.subprocess.Proces
         str(FLEET),
         str(INTERVAL_MS),
         str(TIMEOUT_MS),
+        str(late_file),
         stdout=asyncio.subprocess.PIPE,
         cwd=ROOT,
     )
+    others = os.sched_getaffinity(process.pid) - {avoid_cpu}
+    if others:  # away from the starved CPU: the competitor is there for the registry, not the fleet
+        os.sched_setaffinity(process.pid, others)
     with contextlib.suppress(PermissionError):  # the fleet must beat on time on a busy machine
         os.setpriority(os.PRIO_PROCESS, process.pid, -5)
     try:
@@ -84,7 +90,7 @@ async def test_a_cpu_starved_registry_fails_no_healthy_client_and_still_sees_a_s
         os.sched_setaffinity(server.proc.pid, {cpu})
         async with (
             grpc.aio.insecure_channel(server.address) as channel,
-            fleet_process(server.address),
+            fleet_process(server.address, tmp_path / "late", cpu),
             client_process(server.address, "orders-1", INTERVAL_MS, TIMEOUT_MS) as victim,
         ):
             watch = await Watch(stub(channel), ["fleet", "orders"]).start()
@@ -105,7 +111,12 @@ async def test_a_cpu_starved_registry_fails_no_healthy_client_and_still_sees_a_s
         for e in watch.seen
         if e.instance.service_name == "fleet" and e.instance.status in (DEGRADED, CRITICAL, DEAD)
     }
-    print(f"\nstall reports: {len(stalled)}; SIGKILL -> CRITICAL: {detected - killed:.2f} s")
-    assert failed == set(), f"{len(failed)} healthy instances were marked failed"
+    # The fleet is a process on a busy machine too: an instance it could not beat for on time was
+    # really late, and the registry may say so. Every other one must never have been marked.
+    late = set((tmp_path / "late").read_text().split()) if (tmp_path / "late").exists() else set()
+    print(
+        f"\nstall reports: {len(stalled)}; SIGKILL -> CRITICAL: {detected - killed:.2f} s; late: {len(late)}"
+    )
+    assert failed <= late, f"{len(failed - late)} healthy instances that beat on time were marked failed"
     assert len(health.instances) == FLEET
     assert detected - killed < 30

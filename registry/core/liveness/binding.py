@@ -44,6 +44,8 @@ class BindingOwner(Protocol):
 
     def broke(self, state: InstanceState) -> None: ...
 
+    def unbound(self, binding: Binding) -> None: ...
+
 
 class Binding:
     """See the module docstring. Created by `Liveness.bind`."""
@@ -132,6 +134,7 @@ class Binding:
         state = self._current()
         self._released = True
         state.binding = None
+        self._owner.unbound(self)
         self._owner.said_goodbye(state, reason)
 
     def release(self) -> None:
@@ -142,6 +145,7 @@ class Binding:
         state = self._state
         if state.binding is self:
             state.binding = None
+            self._owner.unbound(self)
             self._owner.broke(state)
 
 

@@ -91,6 +91,8 @@ class Liveness:
         self._open_streams = 0
         self._streams_of: dict[str, int] = {}
         self.beats = 0
+        self._beat_rate = 0.0
+        """Beats per second the bound streams should send, for the stall clock."""
         """Beats received since start: the only metric work per beat is this increment."""
         self.on_detection: Callable[[float], None] | None = None
         """Told the seconds from a stream break to the instance's CRITICAL status (metrics)."""
@@ -196,11 +198,13 @@ class Liveness:
                     reason=Reason.INSTANCE_ALREADY_BOUND,
                 )
             state.binding = None
+            self.unbound(previous)
             previous.sink.end(taken_over())
         now = self.now()
         opened_at = self.real_now() - PIPELINED_INTERVALS * state.policy.interval
         binding = Binding(self, state, sink, opened_at)
         state.binding = binding
+        self._beat_rate += 1 / binding.interval
         state.broken_at = None
         if not state.counting:
             state.ref = now
@@ -236,6 +240,13 @@ class Liveness:
         if state.status is not target or state.held:
             self._transition(state, target, now)
             self._evaluate(state, now)
+
+    def expected_beat_rate(self) -> float:
+        """Beats per second the bound streams should be sending."""
+        return self._beat_rate
+
+    def unbound(self, binding: Binding) -> None:
+        self._beat_rate -= 1 / binding.interval
 
     def said_goodbye(self, state: InstanceState, reason: GoodbyeReason) -> None:
         now = self.now()
@@ -335,6 +346,7 @@ class Liveness:
         state.policy = policy
         binding = state.binding
         if binding is not None and binding.interval != policy.interval:
+            self._beat_rate += 1 / policy.interval - 1 / binding.interval
             binding.interval = policy.interval
             binding.refill()
             binding.sink.push(
@@ -352,6 +364,7 @@ class Liveness:
         self._preservation.forget(key)
         binding, state.binding = state.binding, None
         if binding is not None:
+            self.unbound(binding)
             binding.sink.end(
                 instance_not_found(key, "the instance was removed from the registry"),
                 Directive(DirectiveType.REREGISTER, "the instance was removed; register again, then bind"),
