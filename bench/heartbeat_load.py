@@ -161,7 +161,9 @@ async def _stream(channel: grpc.aio.Channel, mode: str, n: int, interval: float,
                 response_deserializer=etcd_wire.identity,
             )(requests)
         else:
-            call = channel.stream_stream(STREAM)(requests)
+            call = channel.stream_stream(STREAM, request_serializer=None, response_deserializer=None)(
+                requests
+            )
         echoed = -1  # the opening message's answer is number 0, not a timed beat
         try:
             async for response in call:
