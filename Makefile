@@ -6,12 +6,12 @@ BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install tools generate check-generated lint typecheck format breaking bench demo clean
+.PHONY: run test install tools etcd cluster generate check-generated lint typecheck format breaking bench demo clean
 
 run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 	$(VENV)/bin/registry serve
 
-test: install tools check-generated lint typecheck  ## Everything CI checks, then the whole suite
+test: install tools etcd check-generated lint typecheck  ## Everything CI checks, then the whole suite
 	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(PY) -m pytest
 
 install: $(STAMP)
@@ -23,6 +23,12 @@ $(STAMP): pyproject.toml
 	touch $@
 
 tools: $(BUF)
+
+etcd:  ## Install etcd (Debian etcd-server) when missing: the cluster tests and `make cluster` use it
+	scripts/ensure_etcd.sh
+
+cluster: install etcd  ## Three etcd members and three registry replicas on loopback; Ctrl-C stops all
+	$(PY) scripts/cluster.py
 
 $(BUF):
 	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import signal
 import time
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2
@@ -21,6 +22,7 @@ from registry.api.inbox_client import InboxClient
 from registry.api.registry_servicer import RegistryServicer
 from registry.api.relay_servicer import TRACED_METHODS, RelayServicer
 from registry.auth.interceptor import build_interceptor
+from registry.cluster import ClusterParts
 from registry.config import Config
 from registry.core.catalog import Catalog
 from registry.core.delivery import DeliverySigner
@@ -28,6 +30,8 @@ from registry.core.events import EventBus
 from registry.core.lifecycle import LifecycleAnnouncer
 from registry.core.liveness import Liveness, LivenessSettings
 from registry.core.relay import Relay
+from registry.core.replicated_catalog import ReplicatedCatalog
+from registry.core.replicated_events import ReplicatedEventBus
 from registry.server import ServiceBinding, build_server
 from registry.store.sqlite import SqliteStore
 from registry.store.sqlite_events import SqliteEventLog
@@ -41,15 +45,20 @@ class Registry:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.store = SqliteStore(config.db_path)
-        self.catalog = Catalog(
-            self.store,
-            history_limit=config.watch_history,
-            watcher_buffer=config.watch_buffer,
-            max_watchers=config.max_watchers,
-            max_instances=config.max_instances,
-            persist_interval=config.persist_interval,
-        )
+        catalog_settings: dict[str, Any] = {
+            "history_limit": config.watch_history,
+            "watcher_buffer": config.watch_buffer,
+            "max_watchers": config.max_watchers,
+            "max_instances": config.max_instances,
+            "persist_interval": config.persist_interval,
+        }
+        self.cluster: ClusterParts | None = None
+        self.catalog: Catalog
+        if config.store == "etcd":
+            self.cluster = ClusterParts(config)
+            self.catalog = ReplicatedCatalog(self.cluster.store, **catalog_settings)
+        else:
+            self.catalog = Catalog(SqliteStore(config.db_path), **catalog_settings)
         self.liveness = Liveness(
             self.catalog,
             LivenessSettings(
@@ -64,13 +73,17 @@ class Registry:
         self.health = HealthServicer()
         self.auth = build_interceptor(config)  # None when auth is off
         self.telemetry = Telemetry(config.otlp_endpoint)
-        self.events = EventBus(
-            SqliteEventLog(config.db_path),
-            retention_count=config.event_retention_count,
-            retention_seconds=config.event_retention_seconds,
-            subscriber_buffer=config.event_subscriber_buffer,
-            max_subscribers=config.max_subscribers,
-        )
+        bus_settings: dict[str, Any] = {
+            "retention_count": config.event_retention_count,
+            "retention_seconds": config.event_retention_seconds,
+            "subscriber_buffer": config.event_subscriber_buffer,
+            "max_subscribers": config.max_subscribers,
+        }
+        self.events: EventBus
+        if self.cluster is not None:
+            self.events = ReplicatedEventBus(self.cluster.events, **bus_settings)
+        else:
+            self.events = EventBus(SqliteEventLog(config.db_path), **bus_settings)
         self.signer = DeliverySigner.from_data_dir(config.data_dir)
         self.inbox = InboxClient(
             self.telemetry.tracer,
@@ -145,6 +158,8 @@ class Registry:
         await self.inbox.close()
         await self.events.close()
         await self.catalog.close()
+        if self.cluster is not None:
+            await self.cluster.close()
         await asyncio.to_thread(self.telemetry.shutdown)  # flushes spans; blocking, bounded by its timeout
         log.info("registry stopped")
 

@@ -183,6 +183,11 @@ class WatchHub:
         for watcher in fell_behind:
             self._cut(watcher)
 
+    def advance(self, revision: int) -> None:
+        """Nothing changed up to `revision` (cluster mode: etcd reached it with other keys), so
+        watchers may report progress at it and resume from it."""
+        self.revision = max(self.revision, revision)
+
     def _cut(self, watcher: Watcher) -> None:
         at = watcher.revision
         self.remove(watcher)
