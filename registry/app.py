@@ -27,6 +27,8 @@ from registry.config import Config
 from registry.core.catalog import Catalog
 from registry.core.delivery import DeliverySigner
 from registry.core.events import EventBus
+from registry.core.graph import DependencyGraph
+from registry.core.graph_traffic import Traffic
 from registry.core.lifecycle import LifecycleAnnouncer
 from registry.core.liveness import Liveness, LivenessSettings
 from registry.core.relay import Relay
@@ -90,12 +92,15 @@ class Registry:
             max_channels=config.relay_max_channels,
             max_message_bytes=config.max_message_bytes,
         )
+        self.traffic = Traffic()
+        self.graph = DependencyGraph(self.catalog.snapshot, self.traffic)
         self.relay = Relay(
             self.catalog,
             self.inbox,
             self.signer,
             default_timeout=config.relay_timeout,
             load_of=self.liveness.load,
+            traffic=self.traffic,
         )
         self.catalog.add_listener(self.relay.on_change)
         self._lifecycle = LifecycleAnnouncer(self.events, time.time)
@@ -111,7 +116,11 @@ class Registry:
 
     def _services(self) -> list[ServiceBinding]:
         relay = RelayServicer(
-            self.relay, self.events, self.signer, max_payload_bytes=self.config.relay_max_payload_bytes
+            self.relay,
+            self.events,
+            self.signer,
+            max_payload_bytes=self.config.relay_max_payload_bytes,
+            traffic=self.traffic,
         )
         return [
             RegistryServicer(self.catalog).binding(),
