@@ -25,6 +25,7 @@ from registry.auth.interceptor import build_interceptor
 from registry.cluster import ClusterParts
 from registry.config import Config
 from registry.core.catalog import Catalog
+from registry.core.cluster_liveness import ClusterLiveness
 from registry.core.delivery import DeliverySigner
 from registry.core.events import EventBus
 from registry.core.graph import DependencyGraph
@@ -58,20 +59,25 @@ class Registry:
         self.catalog: Catalog
         if config.store == "etcd":
             self.cluster = ClusterParts(config)
-            self.catalog = ReplicatedCatalog(self.cluster.store, **catalog_settings)
+            ownership = self.cluster.ownership
+            self.catalog = ReplicatedCatalog(
+                self.cluster.store, **catalog_settings, fenced=lambda: ownership.fenced
+            )
         else:
             self.catalog = Catalog(SqliteStore(config.db_path), **catalog_settings)
-        self.liveness = Liveness(
-            self.catalog,
-            LivenessSettings(
-                reap_seconds=config.reap_seconds,
-                startup_grace_seconds=config.startup_grace_seconds,
-                self_preservation_threshold=config.self_preservation_threshold,
-                self_preservation_window_seconds=config.self_preservation_window_seconds,
-                max_streams=config.max_heartbeat_streams,
-                stream_break_debounce=config.stream_break_debounce_ms / 1000,
-            ),
+        liveness_settings = LivenessSettings(
+            reap_seconds=config.reap_seconds,
+            startup_grace_seconds=config.startup_grace_seconds,
+            self_preservation_threshold=config.self_preservation_threshold,
+            self_preservation_window_seconds=config.self_preservation_window_seconds,
+            max_streams=config.max_heartbeat_streams,
+            stream_break_debounce=config.stream_break_debounce_ms / 1000,
         )
+        self.liveness: Liveness
+        if self.cluster is not None:
+            self.liveness = ClusterLiveness(self.catalog, liveness_settings, self.cluster.ownership)
+        else:
+            self.liveness = Liveness(self.catalog, liveness_settings)
         self.health = HealthServicer()
         self.auth = build_interceptor(config)  # None when auth is off
         self.telemetry = Telemetry(config.otlp_endpoint)
@@ -86,7 +92,9 @@ class Registry:
             self.events = ReplicatedEventBus(self.cluster.events, **bus_settings)
         else:
             self.events = EventBus(SqliteEventLog(config.db_path), **bus_settings)
-        self.signer = DeliverySigner.from_data_dir(config.data_dir)
+        self.signer = (
+            DeliverySigner.from_data_dir(config.data_dir) if self.cluster is None else self.cluster.signer
+        )
         self.inbox = InboxClient(
             self.telemetry.tracer,
             max_channels=config.relay_max_channels,
@@ -139,6 +147,8 @@ class Registry:
         interceptors = [tracing, self.auth] if self.auth is not None else [tracing]
         self._server = build_server(self.config, services, self.health, interceptors)
         self.port = self._server.add_insecure_port(self.config.address)
+        if self.cluster is not None:
+            await self.cluster.start(self.address)
         await self._server.start()
         for name in ["", *(s.full_name for s in services)]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)

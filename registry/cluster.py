@@ -10,10 +10,15 @@ import os
 import socket
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
 from registry.config import Config, split_list
+from registry.core.delivery import DeliverySigner
 from registry.store.etcd import EtcdStore
 from registry.store.etcd_client import EtcdClient, EtcdSettings
 from registry.store.etcd_events import EtcdEventLog
+from registry.store.etcd_ownership import EtcdOwnership
+from registry.store.etcd_secrets import shared_delivery_key
 
 
 def etcd_settings(config: Config) -> EtcdSettings:
@@ -34,6 +39,16 @@ def replica_id(config: Config) -> str:
     return config.replica_id or f"{socket.gethostname()}-{os.getpid()}"
 
 
+class SharedSigner(DeliverySigner):
+    """The delivery signer of a replica, with the cluster's key from etcd (`adopt`, at start)."""
+
+    def __init__(self) -> None:  # no key yet: the servers start only after `adopt`
+        pass
+
+    def adopt(self, key: ed25519.Ed25519PrivateKey) -> None:
+        super().__init__(key)
+
+
 class ClusterParts:
     """One etcd client per replica, shared by its stores; `close` it last."""
 
@@ -41,8 +56,19 @@ class ClusterParts:
         self.settings = etcd_settings(config)
         self.replica_id = replica_id(config)
         self.client = EtcdClient(self.settings)
-        self.store = EtcdStore(self.client, self.settings.prefix)
+        self.ownership = EtcdOwnership(
+            self.client, self.settings.prefix, self.replica_id, ttl=self.settings.lease_ttl
+        )
+        self.store = EtcdStore(self.client, self.settings.prefix, self.ownership)
         self.events = EtcdEventLog(self.client, self.settings.prefix)
+        self.signer = SharedSigner()
+
+    async def start(self, address: str) -> None:
+        """Adopt the shared secrets and join (lease, ownership); before the server starts."""
+        await self.client.authenticate()
+        self.signer.adopt(await shared_delivery_key(self.client, self.settings.prefix))
+        await self.ownership.start(address)
 
     async def close(self) -> None:
+        await self.ownership.close()
         await self.client.close()

@@ -275,6 +275,13 @@ def validate(config: Config) -> None:
     _require(config.max_subscribers >= 1, "max_subscribers must be >= 1")
     _require(config.store in {"sqlite", "etcd"}, "store must be sqlite or etcd")
     _require(
+        config.store != "etcd"
+        or config.auth_mode == "off"
+        or bool(config.jwt_secret or config.jwt_secret_file or config.jwks_file),
+        "store=etcd: every replica must verify the same tokens, so none creates its own secret; "
+        "give each the same jwt_secret_file (or jwt_secret, or jwks_file)",
+    )
+    _require(
         config.store != "etcd" or bool(split_list(config.etcd_endpoints)),
         "store=etcd needs etcd_endpoints (host:port, comma-separated)",
     )

@@ -13,6 +13,8 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from client.config import grpc_target
+
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 
 
@@ -20,7 +22,8 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--address",
         default=os.environ.get("REGISTRY_ADDRESS", DEFAULT_ADDRESS),
-        help=f"registry host:port (env REGISTRY_ADDRESS, default {DEFAULT_ADDRESS})",
+        help=f"registry host:port; a cluster: several comma-separated, or dns:///name:port "
+        f"(env REGISTRY_ADDRESS, default {DEFAULT_ADDRESS})",
     )
     parser.add_argument(
         "--token", default=os.environ.get("REGISTRY_TOKEN"), help="JWT for the call (env REGISTRY_TOKEN)"
@@ -34,7 +37,32 @@ def metadata(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
 
 
 def channel(args: argparse.Namespace) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(args.address)
+    """One registry, or a cluster (comma-separated addresses): round-robin over its replicas, and
+    calls retried once on another replica when one is down."""
+    addresses = [a.strip() for a in args.address.split(",") if a.strip()]
+    if len(addresses) <= 1 and not args.address.startswith("dns:"):
+        return grpc.aio.insecure_channel(args.address)
+    target = args.address if len(addresses) == 1 else grpc_target(addresses)
+    return grpc.aio.insecure_channel(target, options=[("grpc.service_config", _CLUSTER_CONFIG)])
+
+
+_CLUSTER_CONFIG = json.dumps(
+    {
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "methodConfig": [
+            {
+                "name": [{}],
+                "retryPolicy": {
+                    "maxAttempts": 3,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "1s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ],
+    }
+)
 
 
 def message_json(message: Message) -> dict[str, Any]:

@@ -14,7 +14,8 @@ memory reads exactly as in single-node mode.
 - At start the stored statuses are kept (other replicas are still judging those instances); the
   startup grace of a restarted cluster is liveness's business, as in single-node mode.
 - When the store is unreachable, reads keep serving the last catalog this replica saw, and writes
-  fail with UNAVAILABLE (reason STORE_UNAVAILABLE).
+  fail with UNAVAILABLE (reason STORE_UNAVAILABLE); a replica that lost its lease (`fenced`)
+  refuses them at once (REPLICA_FENCED).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from registry.core import validation
 from registry.core.catalog import Catalog, _registered
 from registry.core.errors import NotFound, ResourceExhausted, Unavailable
 from registry.core.model import Change, ChangeType, HealthStatus, Instance, InstanceKey, Registration
+from registry.core.ownership import fenced_error
 from registry.core.watch import Watcher
 from registry.store.base import ReplicatedStore, Store, StoredChange
 
@@ -56,6 +58,7 @@ class ReplicatedCatalog(Catalog):
         max_instances: int,
         persist_interval: float,
         clock: Callable[[], float] = time.time,
+        fenced: Callable[[], bool] = lambda: False,
     ) -> None:
         # The base class's store paths (hi-lo revisions, batch saves) are all overridden here.
         super().__init__(
@@ -68,6 +71,7 @@ class ReplicatedCatalog(Catalog):
             clock=clock,
         )
         self._replicated = store
+        self._fenced = fenced
         self._statuses: dict[InstanceKey, tuple[HealthStatus, float]] = {}
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._follower: asyncio.Task[None] | None = None
@@ -124,6 +128,8 @@ class ReplicatedCatalog(Catalog):
 
     async def register(self, registration: Registration) -> tuple[Instance, bool]:
         registration = validation.registration(registration)
+        if self._fenced():
+            raise fenced_error()
         key = registration.key
         for _ in range(WRITE_ATTEMPTS):
             current = self.find(key)
@@ -155,6 +161,8 @@ class ReplicatedCatalog(Catalog):
 
     async def deregister(self, key: InstanceKey) -> int:
         self.get(key)
+        if self._fenced():
+            raise fenced_error()
         revision = await self._write(self._replicated.delete_instance(key))
         if revision is None:
             raise NotFound(f"instance {key[1]!r} of service {key[0]!r} is not registered")

@@ -50,7 +50,7 @@ STATUS_WRITE_ATTEMPTS = 3
 class OwnerGuard(Protocol):
     """Extra conditions for a status write: only the owner (or the orphan judge) decides."""
 
-    def guard(self, key: InstanceKey) -> list[rpc_pb2.Compare] | None:
+    async def guard(self, key: InstanceKey) -> list[rpc_pb2.Compare] | None:
         """The compares that must hold to write `key`'s status; None when this replica may not."""
         ...
 
@@ -111,7 +111,7 @@ class EtcdStore:
         key = self.key(instance.key)
         basis = instance
         for _ in range(STATUS_WRITE_ATTEMPTS):
-            extra = self._owners.guard(instance.key) if self._owners is not None else []
+            extra = await self._owners.guard(instance.key) if self._owners is not None else []
             if extra is None:
                 return  # another replica owns it now: its status is not ours to write
             written = Instance(
