@@ -42,8 +42,20 @@ class ClusterLiveness(Liveness):
     def bind(self, key: InstanceKey, sink: StreamSink, *, take_over: bool = False) -> Lease:
         if self._ownership.fenced:
             raise fenced_error()
+        lease = super().bind(key, sink, take_over=take_over)  # NotFound etc. before any claim
         self._ownership.claim(key)
-        return super().bind(key, sink, take_over=take_over)
+        record = self._records[key]
+        self._adopt_stored_status(record)
+        self._evaluate(record, time.monotonic())
+        return lease
+
+    def _adopt_stored_status(self, record: _Record) -> None:
+        """Start owning from the status the cluster holds (the previous owner may have written
+        one this replica did not mirror), so the first beat writes HEALTHY if it is not."""
+        stored = self._catalog.instances_of(record.key[0]).get(record.key[1])
+        if stored is not None and stored.status is not record.status:
+            record.status = stored.status
+            record.status_since = time.monotonic()
 
     # ----------------------------------------------------------------- OwnershipEvents
 
@@ -86,9 +98,15 @@ class ClusterLiveness(Liveness):
         key = change.instance.key
         if change.type is ChangeType.REMOVED:
             self._ownership.release(key)
-        elif change.type is ChangeType.STATUS_CHANGED and not self._ownership.may_judge(key):
+        elif change.type is ChangeType.STATUS_CHANGED:
             record = self._records.get(key)
-            if record is not None and record.status is not change.instance.status:
+            if record is None or record.status is change.instance.status:
+                return
+            if self._ownership.may_judge(key):
+                # A write of the previous owner landed after this replica took over: ours wins
+                # (etcd refuses it if we are not the owner any more).
+                self._catalog.set_status(key, record.status)
+            else:
                 record.status = change.instance.status  # the owner's decision, mirrored
                 record.status_since = time.monotonic()
 

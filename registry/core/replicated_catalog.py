@@ -226,10 +226,15 @@ class ReplicatedCatalog(Catalog):
 
     def _apply_stored(self, stored: StoredChange) -> None:
         revision = stored.revision
-        if revision < self._revision or (revision == self._revision and stored.key is None):
-            return
         key, instance = stored.key, stored.instance
         current = self.find(key) if key is not None else None
+        if revision <= self._revision:
+            # Already applied (a reload), or a straggler behind a progress report: apply it only
+            # if memory has not seen it, so nothing is ever lost.
+            seen = current.mod_revision if current is not None else 0
+            if key is None or revision <= seen or (instance is None and current is None):
+                return
+            log.warning("a store change arrived behind its revision", extra={"revision": revision})
         change: Change | None = None
         if instance is not None:
             if current is None:
@@ -242,7 +247,7 @@ class ReplicatedCatalog(Catalog):
                 self._put(instance)  # same content, new revisions
         elif current is not None:
             change = Change(ChangeType.REMOVED, current, revision)
-        self._revision = revision
+        self._revision = max(self._revision, revision)
         if change is not None:
             if key is not None and change.type is not ChangeType.STATUS_CHANGED:
                 self._statuses.pop(key, None)

@@ -102,7 +102,7 @@ class ReplicatedEventBus(EventBus):
             if isinstance(item, int):
                 self._head = max(self._head, item)
                 continue
-            self._head = item.sequence
+            self._head = max(self._head, item.sequence)
             self._oldest = self._oldest or item.sequence
             self._fan_out(item)
 

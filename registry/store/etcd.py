@@ -31,6 +31,7 @@ from registry.store.etcd_client import (
     EtcdClient,
     EtcdUnavailable,
     KeyValue,
+    SettledProgress,
     WatchCompacted,
     compare_create,
     compare_mod,
@@ -142,6 +143,7 @@ class EtcdStore:
     async def changes(self, after_revision: int) -> AsyncIterator[StoredChange]:
         revision = after_revision
         failures = 0
+        progress = SettledProgress()
         while True:
             try:
                 async for response in self._client.watch(
@@ -159,9 +161,11 @@ class EtcdStore:
                         yield StoredChange(
                             revision, self.instance_key(kv.key), None if deleted else decode(kv)
                         )
-                    header = int(response.header.revision)
-                    if not response.events and header > revision:
-                        revision = header
+                    if not response.events:
+                        progress.note(int(response.header.revision))
+                    settled = progress.settled()
+                    if settled > revision:
+                        revision = settled
                         yield StoredChange(revision, None)
             except WatchCompacted:
                 raise

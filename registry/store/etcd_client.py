@@ -20,7 +20,8 @@ import asyncio
 import ipaddress
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,6 +37,14 @@ T = TypeVar("T")
 
 KeyValue = kv_pb2.KeyValue
 Event = kv_pb2.Event
+
+
+RETRY_PAUSE = 0.05
+"""Seconds between attempts of a call that met an unavailable member."""
+ATTEMPT_TIMEOUT = 0.75
+"""Seconds one attempt may take: a proposal lost in a leader change is never answered (etcd gives
+up on it after about 6 s), so the call is sent again instead of waiting for that."""
+_RETRIED = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 
 
 class EtcdUnavailable(Exception):
@@ -141,18 +150,30 @@ class EtcdClient:
         self._token = response.token
 
     async def _call(self, method: Any, request: Any, *, authenticate: bool = True) -> Any:
-        for attempt in range(2):
+        """One unary call within `request_timeout` in all, retried on UNAVAILABLE or a slow attempt
+        (a member that just died, a leader election) on whichever member answers; a put retried may be
+        applied twice, which every caller tolerates (guarded transactions fail the second time;
+        an event may be delivered twice, never lost)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.request_timeout
+        reauthenticated = False
+        while True:
+            left = deadline - loop.time()
             try:
-                return await method(request, timeout=self.settings.request_timeout, metadata=self._metadata())
+                attempt = max(min(left, ATTEMPT_TIMEOUT), 0.001)
+                return await method(request, timeout=attempt, metadata=self._metadata())
             except grpc.aio.AioRpcError as error:
-                expired = error.code() == grpc.StatusCode.UNAUTHENTICATED and "token" in (
-                    error.details() or ""
-                )
-                if authenticate and expired and attempt == 0 and self.settings.user:
-                    await self.authenticate()
+                code = error.code()
+                details = error.details() or ""
+                if code == grpc.StatusCode.UNAUTHENTICATED and "token" in details:
+                    if authenticate and not reauthenticated and self.settings.user:
+                        reauthenticated = True
+                        await self.authenticate()
+                        continue
+                elif code in _RETRIED and loop.time() + RETRY_PAUSE < deadline:
+                    await asyncio.sleep(RETRY_PAUSE)
                     continue
-                raise EtcdUnavailable(f"etcd: {error.code().name}: {error.details()}") from error
-        raise AssertionError("unreachable")
+                raise EtcdUnavailable(f"etcd: {code.name}: {details}") from error
 
     async def range(
         self,
@@ -287,6 +308,32 @@ class WatchCompacted(EtcdUnavailable):
     def __init__(self, revision: int) -> None:
         super().__init__(f"etcd compacted revisions below {revision}")
         self.revision = revision
+
+
+class SettledProgress:
+    """Progress notifications, trusted only once they are `settle` seconds old.
+
+    etcd before 3.4.24/3.5.8 may send a progress notification ahead of events of revisions it
+    covers (etcd-io/etcd#15220). A follower that trusted it at once would skip those events; one
+    that waits a second for stragglers never does in practice, and still learns the revision of
+    a quiet prefix within about a second."""
+
+    def __init__(self, settle: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._settle = settle
+        self._clock = clock
+        self._pending: list[tuple[float, int]] = []
+
+    def note(self, revision: int) -> None:
+        self._pending.append((self._clock(), revision))
+
+    def settled(self) -> int:
+        """The highest noted revision that is old enough (0 when none)."""
+        cutoff = self._clock() - self._settle
+        ready = [revision for noted, revision in self._pending if noted <= cutoff]
+        if not ready:
+            return 0
+        self._pending = [(noted, revision) for noted, revision in self._pending if noted > cutoff]
+        return max(ready)
 
 
 # ----------------------------------------------------------------- transaction helpers

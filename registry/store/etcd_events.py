@@ -21,7 +21,14 @@ from dataclasses import replace
 
 from registry.core.messages import Envelope
 from registry.store.base import EventBounds
-from registry.store.etcd_client import EtcdClient, EtcdUnavailable, KeyValue, WatchCompacted, prefix_end
+from registry.store.etcd_client import (
+    EtcdClient,
+    EtcdUnavailable,
+    KeyValue,
+    SettledProgress,
+    WatchCompacted,
+    prefix_end,
+)
 from registry.store.sqlite_events import EVENT_COLUMNS, event_from_row, event_to_row
 
 log = logging.getLogger(__name__)
@@ -109,6 +116,7 @@ class EtcdEventLog:
         report (no event up to that revision)."""
         revision = after
         failures = 0
+        progress = SettledProgress()
         while True:
             try:
                 async for response in self._client.watch(
@@ -121,8 +129,11 @@ class EtcdEventLog:
                         if event.type == event.PUT and event.kv.version == 1:
                             revision = int(event.kv.mod_revision)
                             yield _decode(event.kv)
-                    if not response.events and response.header.revision > revision:
-                        revision = int(response.header.revision)
+                    if not response.events:
+                        progress.note(int(response.header.revision))
+                    settled = progress.settled()
+                    if settled > revision:
+                        revision = settled
                         yield revision
             except WatchCompacted as compacted:
                 log.warning("event history compacted; some events are skipped", extra={"from": revision})

@@ -72,6 +72,10 @@ class EtcdOwnership:
         self._valid_until = 0.0
         self._owners: dict[InstanceKey, bytes] = {}
         self._mine: set[InstanceKey] = set()
+        self._claimed_at: dict[InstanceKey, int] = {}
+        """The revision of this replica's owner key for an instance (0 while the put is pending):
+        owner events older than it are history, not a take-over."""
+        self._contested: dict[InstanceKey, int] = {}
         self._claims: dict[InstanceKey, asyncio.Task[None]] = {}
         self._judge = False
         self._was_fenced = False
@@ -132,6 +136,8 @@ class EtcdOwnership:
     def claim(self, key: InstanceKey) -> None:
         self._mine.add(key)
         self._owners[key] = self._me
+        self._claimed_at[key] = 0
+        self._contested.pop(key, None)
         previous = self._claims.get(key)
         if previous is not None:
             previous.cancel()
@@ -145,19 +151,34 @@ class EtcdOwnership:
         for attempt in range(5):
             lease = self._lease
             try:
-                await self._client.put(self._owner_key(key), self._me, lease=lease)
+                revision = await self._client.put(self._owner_key(key), self._me, lease=lease)
             except EtcdUnavailable as error:
                 if attempt == 4 or self.fenced:
                     log.warning("could not record ownership", extra={"instance": key, "error": str(error)})
                     return
                 await asyncio.sleep(0.1 * (attempt + 1))
             else:
+                self._claim_written(key, revision)
                 return
+
+    def _claim_written(self, key: InstanceKey, revision: int) -> None:
+        if key not in self._mine:
+            return
+        self._claimed_at[key] = revision
+        if self._contested.pop(key, 0) > revision:  # another replica claimed it after us
+            self._lose(key)
+
+    def _lose(self, key: InstanceKey) -> None:
+        self._mine.discard(key)
+        self._claimed_at.pop(key, None)
+        if self._events is not None:
+            self._events.lost(key)
 
     def release(self, key: InstanceKey) -> None:
         if key not in self._mine:
             return
         self._mine.discard(key)
+        self._claimed_at.pop(key, None)
         lease = self._lease
         owner_key = self._owner_key(key)
 
@@ -215,6 +236,8 @@ class EtcdOwnership:
         self._judge = False
         lost = len(self._mine)
         self._mine.clear()
+        self._claimed_at.clear()
+        self._contested.clear()
         log.warning(
             "replica fenced: its lease in etcd expired; it owns nothing and refuses writes until it rejoins",
             extra={"replica": self.replica_id, "instances_lost": lost},
@@ -230,25 +253,31 @@ class EtcdOwnership:
                 async for response in self._client.watch(self._owners_root, end, revision + 1):
                     failures = 0
                     for event in response.events:
-                        revision = int(event.kv.mod_revision)
-                        self._owner_changed(
-                            self._key(event.kv.key), event.type == event.DELETE, bytes(event.kv.value)
-                        )
+                        kv = event.kv
+                        revision = int(kv.mod_revision)
+                        deleted = event.type == event.DELETE
+                        self._owner_changed(self._key(kv.key), deleted, bytes(kv.value), revision)
             except EtcdUnavailable:
                 failures += 1
                 await asyncio.sleep(min(0.05 * failures, 1.0))
 
-    def _owner_changed(self, key: InstanceKey, deleted: bool, owner: bytes) -> None:
+    def _owner_changed(self, key: InstanceKey, deleted: bool, owner: bytes, revision: int) -> None:
         events = self._events
+        if key in self._mine:
+            claimed = self._claimed_at.get(key, 0)
+            if claimed == 0:  # our put is in flight: decide when we know its revision
+                if not deleted and owner != self._me:
+                    self._contested[key] = max(self._contested.get(key, 0), revision)
+                return
+            if revision <= claimed:
+                return  # history from before our claim
+            if not deleted and owner != self._me:
+                self._owners[key] = owner
+                self._lose(key)
+            return  # a delete after our claim: our lease ended, which fences us anyway
         if not deleted:
             self._owners[key] = owner
-            if owner != self._me and key in self._mine:
-                self._mine.discard(key)
-                if events is not None:
-                    events.lost(key)
             return
-        if self._owners.get(key) == self._me and key in self._mine:
-            return  # our own release, or a claim about to be rewritten
         self._owners.pop(key, None)
         if self._judge and not self.fenced and events is not None:
             events.orphaned(key)

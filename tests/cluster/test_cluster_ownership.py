@@ -31,7 +31,7 @@ async def replicas(start_registry: StartRegistry, endpoints: str, prefix: str, c
 
 async def status_on(registry: Registry, instance_id: str, status: HealthStatus) -> None:
     async with asyncio.timeout(5):
-        while registry.catalog.get(("orders", instance_id)).status is not status:
+        while (found := registry.catalog.find(("orders", instance_id))) is None or found.status is not status:
             await asyncio.sleep(0.01)
 
 
