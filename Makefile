@@ -6,7 +6,7 @@ BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install tools etcd cluster generate check-generated lint typecheck format breaking bench demo clean
+.PHONY: run test install tools graph-tools etcd cluster generate check-generated lint typecheck format breaking bench demo clean
 
 run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 	$(VENV)/bin/registry serve
@@ -22,7 +22,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-tools: $(BUF)
+tools: $(BUF) graph-tools
+
+graph-tools:  ## Graphviz, Chromium, the Mermaid CLI and cytoscape.js for the graph export tests
+	scripts/install_graph_tools.sh
 
 etcd:  ## Install etcd (Debian etcd-server) when missing: the cluster tests and `make cluster` use it
 	scripts/ensure_etcd.sh
@@ -43,9 +46,10 @@ check-generated: install tools  ## Fail when generated/ is stale or the protos b
 breaking: tools  ## Compare protos with a git ref (default: the previous commit)
 	scripts/check_breaking.sh $(BUF) $(or $(AGAINST),HEAD~1)
 
-lint: install
+lint: install  ## ruff, and the one-way layer contracts (import-linter, [tool.importlinter] in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -19,28 +19,42 @@ from grpc_health.v1._async import HealthServicer
 
 from registry.api.heartbeat_servicer import HeartbeatServicer
 from registry.api.inbox_client import InboxClient
-from registry.api.registry_servicer import RegistryServicer
+from registry.api.registry_servicer import REGISTRY_SERVICE_NAME, RegistryServicer
 from registry.api.relay_servicer import TRACED_METHODS, RelayServicer
+from registry.auth.delivery_tokens import DeliverySigner
 from registry.auth.interceptor import build_interceptor
 from registry.cluster import ClusterParts
 from registry.config import Config
 from registry.core.catalog import Catalog
 from registry.core.cluster_liveness import ClusterLiveness
-from registry.core.delivery import DeliverySigner
 from registry.core.events import EventBus
 from registry.core.graph import DependencyGraph
 from registry.core.graph_traffic import Traffic
 from registry.core.lifecycle import LifecycleAnnouncer
 from registry.core.liveness import Liveness, LivenessSettings
+from registry.core.ports import Store
 from registry.core.relay import Relay
 from registry.core.replicated_catalog import ReplicatedCatalog
 from registry.core.replicated_events import ReplicatedEventBus
-from registry.server import ServiceBinding, build_server
+from registry.metrics import MetricsExport, RegistryMetrics, RpcTimer, TimedStore
+from registry.server import build_server
 from registry.store.sqlite import SqliteStore
 from registry.store.sqlite_events import SqliteEventLog
 from registry.telemetry import Telemetry, TracingInterceptor
+from registry.wire.binding import ServiceBinding
 
 log = logging.getLogger(__name__)
+
+
+def _metrics_export(config: Config) -> MetricsExport | None:
+    if config.metrics_port < 0 and not config.otlp_metrics_endpoint:
+        return None
+    return MetricsExport(
+        scrape_host=config.metrics_host,
+        scrape_port=config.metrics_port,
+        otlp_endpoint=config.otlp_metrics_endpoint,
+        otlp_interval=config.otlp_metrics_interval,
+    )
 
 
 class Registry:
@@ -48,6 +62,7 @@ class Registry:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self.metrics_export = _metrics_export(config)  # None when metrics are off
         catalog_settings: dict[str, Any] = {
             "history_limit": config.watch_history,
             "watcher_buffer": config.watch_buffer,
@@ -64,7 +79,12 @@ class Registry:
                 self.cluster.store, **catalog_settings, fenced=lambda: ownership.fenced
             )
         else:
-            self.catalog = Catalog(SqliteStore(config.db_path), **catalog_settings)
+            store = SqliteStore(config.db_path)
+            if self.metrics_export is not None:
+                self.store: Store = TimedStore(store, self.metrics_export.store_write.record)
+            else:
+                self.store = store
+            self.catalog = Catalog(self.store, **catalog_settings)
         liveness_settings = LivenessSettings(
             reap_seconds=config.reap_seconds,
             startup_grace_seconds=config.startup_grace_seconds,
@@ -113,6 +133,17 @@ class Registry:
         self.catalog.add_listener(self.relay.on_change)
         self._lifecycle = LifecycleAnnouncer(self.events, time.time)
         self.catalog.add_listener(self._lifecycle.on_change)
+        self.metrics: RegistryMetrics | None = None
+        if self.metrics_export is not None:
+            auth = self.auth
+            self.metrics = RegistryMetrics(
+                self.metrics_export,
+                catalog=self.catalog,
+                liveness=self.liveness,
+                events=self.events,
+                traffic=self.traffic,
+                refusals=(lambda: auth.refusals) if auth is not None else dict,
+            )
         self._server: grpc.aio.Server | None = None
         self._stopped = False
         self.port = 0
@@ -131,7 +162,7 @@ class Registry:
             traffic=self.traffic,
         )
         return [
-            RegistryServicer(self.catalog).binding(),
+            RegistryServicer(self.catalog, self.graph).binding(),
             HeartbeatServicer(self.liveness).binding(),
             relay.binding(),
         ]
@@ -144,7 +175,11 @@ class Registry:
         tracing = TracingInterceptor(
             self.telemetry.tracer, TRACED_METHODS, recording=self.telemetry.recording
         )
-        interceptors = [tracing, self.auth] if self.auth is not None else [tracing]
+        interceptors: list[Any] = [tracing]
+        if self.auth is not None:
+            interceptors.append(self.auth)
+        if self.metrics is not None:
+            interceptors.append(RpcTimer(self.metrics.rpc_duration.record, REGISTRY_SERVICE_NAME))
         self._server = build_server(self.config, services, self.health, interceptors)
         self.port = self._server.add_insecure_port(self.config.address)
         if self.cluster is not None:
@@ -152,6 +187,8 @@ class Registry:
         await self._server.start()
         for name in ["", *(s.full_name for s in services)]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if self.metrics_export is not None:
+            await self.metrics_export.start()
         log.info(
             "registry serving",
             extra={
@@ -180,6 +217,8 @@ class Registry:
         if self.cluster is not None:
             await self.cluster.close()
         await asyncio.to_thread(self.telemetry.shutdown)  # flushes spans; blocking, bounded by its timeout
+        if self.metrics_export is not None:
+            await self.metrics_export.stop()
         log.info("registry stopped")
 
 

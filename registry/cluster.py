@@ -12,8 +12,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from registry.auth.delivery_tokens import DeliverySigner
 from registry.config import Config, split_list
-from registry.core.delivery import DeliverySigner
 from registry.store.etcd import EtcdStore
 from registry.store.etcd_client import EtcdClient, EtcdSettings
 from registry.store.etcd_events import EtcdEventLog

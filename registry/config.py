@@ -151,6 +151,19 @@ class Config:
     replica_id: str = dataclasses.field(
         default="", metadata={"help": "this replica's name in cluster mode; default host-pid"}
     )
+    # Metrics (docs/operations.md#metrics)
+    metrics_port: int = dataclasses.field(
+        default=-1, metadata={"help": "Prometheus scrape port; -1 off (default), 0 picks a free one"}
+    )
+    metrics_host: str = dataclasses.field(
+        default="127.0.0.1", metadata={"help": "address of the scrape endpoint (loopback by default)"}
+    )
+    otlp_metrics_endpoint: str = dataclasses.field(
+        default="", metadata={"help": "OTLP gRPC endpoint to push metrics to (host:4317); off when empty"}
+    )
+    otlp_metrics_interval: float = dataclasses.field(
+        default=15.0, metadata={"help": "seconds between OTLP metric pushes, 1-3600"}
+    )
 
     @property
     def data_dir(self) -> Path:
@@ -228,6 +241,8 @@ def _require(condition: bool, message: str) -> None:
 
 def validate(config: Config) -> None:
     _require(0 <= config.port <= 65535, "port must be 0-65535")
+    _require(-1 <= config.metrics_port <= 65535, "metrics_port must be -1 (off) or 0-65535")
+    _require(1 <= config.otlp_metrics_interval <= 3600, "otlp_metrics_interval must be 1-3600 seconds")
     _require(config.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "log_level is unknown")
     _require(config.log_format in {"text", "json"}, "log_format must be text or json")
     _require(config.grace_seconds >= 0, "grace_seconds must be >= 0")

@@ -28,7 +28,6 @@ from generated.registry.v1 import heartbeat_service_pb2 as pb
 from generated.registry.v1 import heartbeat_service_pb2_grpc as pb_grpc
 from generated.registry.v1 import instance_pb2 as ipb
 from registry.api.convert import duration_message, policy_message, timestamp_message
-from registry.api.errors import maps_domain_errors
 from registry.auth.identity import current_identity
 from registry.auth.policy import require_service
 from registry.core import paging, validation
@@ -45,11 +44,11 @@ from registry.core.liveness import (
     make_load,
 )
 from registry.core.model import HealthStatus
-from registry.server import ServiceBinding
+from registry.wire.binding import ServiceBinding
+from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
-MAX_DRAIN_REASON = 256
 _NANOS = 1_000_000_000
 _GOODBYES = {int(member): member for member in GoodbyeReason}
 _REREGISTER = Directive(DirectiveType.REREGISTER, "the instance is not registered; register again, then bind")
@@ -275,6 +274,5 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
     ) -> pb.DrainInstanceResponse:
         key = validation.instance_key(request.service_name, request.instance_id)
         require_service(current_identity(), request.service_name)
-        if len(request.reason) > MAX_DRAIN_REASON:
-            raise InvalidArgument("reason", f"at most {MAX_DRAIN_REASON} characters")
+        validation.drain_reason(request.reason)
         return pb.DrainInstanceResponse(directive_sent=self._liveness.drain(key, request.reason))

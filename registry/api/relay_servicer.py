@@ -18,7 +18,6 @@ import grpc
 from generated.registry.v1 import relay_service_pb2 as pb
 from generated.registry.v1 import relay_service_pb2_grpc as pb_grpc
 from registry.api.convert import timestamp_message
-from registry.api.errors import maps_domain_errors
 from registry.api.relay_convert import (
     EventMessages,
     envelope_from_proto,
@@ -29,15 +28,16 @@ from registry.api.relay_convert import (
 from registry.auth.identity import LOCAL, Identity, current_identity
 from registry.auth.policy import require_publish, require_send, require_subscribe
 from registry.core import event_filter, messages, validation
-from registry.core.delivery import DeliverySigner
 from registry.core.errors import InvalidArgument
 from registry.core.event_filter import EventFilter
 from registry.core.events import EventBus, EventQuery
 from registry.core.graph_traffic import Traffic
 from registry.core.messages import MessageType, Stamp
+from registry.core.ports import DeliveryTokenSigner
 from registry.core.relay import Balancing, Relay
-from registry.server import ServiceBinding
 from registry.telemetry import current_carrier, current_trace_id
+from registry.wire.binding import ServiceBinding
+from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -81,7 +81,7 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
         self,
         relay: Relay,
         bus: EventBus,
-        signer: DeliverySigner,
+        signer: DeliveryTokenSigner,
         *,
         max_payload_bytes: int,
         traffic: Traffic | None = None,

@@ -30,15 +30,13 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from registry.config import Config, ConfigError
+from registry.core.limits import LIMITS
 from registry.private_files import create_private_file
 
 log = logging.getLogger(__name__)
 
 SECRET_FILE_NAME = "jwt-secret"
 MIN_SECRET_BYTES = 32
-MAX_SECRET_FILE_BYTES = 4096
-MAX_JWKS_BYTES = 1 << 20
-MAX_JWKS_KEYS = 100
 MIN_RSA_BITS = 2048
 
 HS256 = "HS256"
@@ -75,11 +73,11 @@ def read_secret_file(path: Path) -> bytes:
     try:
         with path.open("rb") as f:
             mode = os.fstat(f.fileno()).st_mode
-            raw = f.read(MAX_SECRET_FILE_BYTES + 1)
+            raw = f.read(LIMITS.secret_file_bytes + 1)
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot read the JWT secret: {exc.strerror}") from exc
-    if len(raw) > MAX_SECRET_FILE_BYTES:
-        raise KeyFileError(f"{path}: a JWT secret file holds at most {MAX_SECRET_FILE_BYTES} bytes")
+    if len(raw) > LIMITS.secret_file_bytes:
+        raise KeyFileError(f"{path}: a JWT secret file holds at most {LIMITS.secret_file_bytes} bytes")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("JWT secret file is readable by others", extra={"path": str(path), "mode": oct(mode)})
     return _check_secret(raw.strip(), str(path))
@@ -129,14 +127,14 @@ def _parse_key(jwk: Mapping[str, Any]) -> VerificationKey | None:
 
 def parse_jwks(data: bytes) -> dict[str, VerificationKey]:
     """The usable keys of a JWKS document, by kid; ValueError when the document is unusable."""
-    if len(data) > MAX_JWKS_BYTES:
-        raise ValueError(f"a JWKS file holds at most {MAX_JWKS_BYTES} bytes")
+    if len(data) > LIMITS.jwks_file_bytes:
+        raise ValueError(f"a JWKS file holds at most {LIMITS.jwks_file_bytes} bytes")
     document = json.loads(data)
     entries = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise ValueError('a JWKS is an object with a "keys" list of JWK objects')
-    if len(entries) > MAX_JWKS_KEYS:
-        raise ValueError(f"a JWKS file holds at most {MAX_JWKS_KEYS} keys")
+    if len(entries) > LIMITS.jwks_keys:
+        raise ValueError(f"a JWKS file holds at most {LIMITS.jwks_keys} keys")
     keys: dict[str, VerificationKey] = {}
     for entry in entries:
         parsed = _parse_key(entry)

@@ -15,9 +15,12 @@ denies. Topics and patterns are bounded so that matching cost is bounded too.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import lru_cache
+
+from registry.core import validation
+from registry.core.limits import LIMITS
+from registry.core.messages import SEGMENT
 
 DISCOVER = "discover"
 ADMIN = "admin"
@@ -25,24 +28,15 @@ SEND = "send"
 PUBLISH = "publish"
 SUBSCRIBE = "subscribe"
 
-MAX_SCOPES = 64
-"""Scopes read from one token; the rest are ignored (the token itself is bounded to 4 KiB)."""
-MAX_PATTERN_SEGMENTS = 16
-"""Segments in a topic or topic pattern."""
-
-SERVICE_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-"""An RFC 1035 label, the rule Instance.service_name follows (instance.proto)."""
-_SEGMENT = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
-
 
 def is_service_name(value: str) -> bool:
-    return bool(SERVICE_NAME.match(value))
+    return validation.SERVICE_NAME.fullmatch(value) is not None
 
 
 def _is_pattern(value: str) -> bool:
     segments = value.split(".")
-    return len(segments) <= MAX_PATTERN_SEGMENTS and all(
-        s in ("*", "#") or _SEGMENT.match(s) for s in segments
+    return len(segments) <= LIMITS.topic_segments and all(
+        s in ("*", "#") or SEGMENT.fullmatch(s) for s in segments
     )
 
 
@@ -63,7 +57,7 @@ def parse(claim: object) -> frozenset[str]:
     """The recognised scopes of a `scope` claim; anything unrecognised (or a non-string) is dropped."""
     if not isinstance(claim, str):
         return frozenset()
-    return frozenset(s for s in claim.split()[:MAX_SCOPES] if _recognised(s))
+    return frozenset(s for s in claim.split()[: LIMITS.token_scopes] if _recognised(s))
 
 
 def unrecognised(claim: str) -> list[str]:

@@ -26,21 +26,13 @@ from registry.auth import scopes
 from registry.auth.identity import Identity
 from registry.auth.keys import ASYMMETRIC_ALGORITHMS, HS256, KeyRing, load_keys
 from registry.config import Config, split_list
-from registry.core.errors import Unauthenticated
-
-CACHE_SIZE = 1024
-"""Verified tokens remembered, least recently used first out. A service reuses its token for many
-calls, and a signature check costs far more than the Lookup it guards."""
-
-MAX_TOKEN_BYTES = 4096
-"""Longest accepted token. Real ones are well under 2 KiB, and gRPC itself starts refusing request
-metadata above 8 KiB in all (RESOURCE_EXHAUSTED, without our error details), so a limit below
-that gives a clear UNAUTHENTICATED for an oversized token instead."""
+from registry.core.errors import Reason, Unauthenticated
+from registry.core.limits import LIMITS
 
 ALLOWED_ALGORITHMS = (HS256, *ASYMMETRIC_ALGORITHMS)
 
 
-def _refuse(reason: str, message: str) -> Unauthenticated:
+def _refuse(reason: Reason, message: str) -> Unauthenticated:
     return Unauthenticated(f"token rejected: {message}", reason=reason)
 
 
@@ -82,22 +74,22 @@ class Verifier:
         if identity is None or time.time() >= identity.expires_at + self.leeway:
             identity = self._verify(token)  # an expired token fails here with the usual reason
         self._cache[token] = identity  # (re)inserted last: the most recently used
-        if len(self._cache) > CACHE_SIZE:
+        if len(self._cache) > LIMITS.verified_tokens_cached:
             self._cache.popitem(last=False)
         return identity
 
     def _verify(self, token: str) -> Identity:
-        if len(token) > MAX_TOKEN_BYTES:
-            raise _refuse("TOKEN_MALFORMED", f"longer than {MAX_TOKEN_BYTES} bytes")
+        if len(token) > LIMITS.token_bytes:
+            raise _refuse(Reason.TOKEN_MALFORMED, f"longer than {LIMITS.token_bytes} bytes")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise _refuse("TOKEN_MALFORMED", "not a compact JWS (header.payload.signature)") from exc
+            raise _refuse(Reason.TOKEN_MALFORMED, "not a compact JWS (header.payload.signature)") from exc
         key, algorithm = self._key_for(header)
         payload = self._decode(token, key, algorithm)
         subject = payload["sub"]
         if not isinstance(subject, str) or not scopes.is_service_name(subject):
-            raise _refuse("TOKEN_SUBJECT_INVALID", "`sub` must be a service name (an RFC 1035 label)")
+            raise _refuse(Reason.TOKEN_SUBJECT_INVALID, "`sub` must be a service name (an RFC 1035 label)")
         return Identity(
             service=subject,
             scopes=scopes.parse(payload.get("scope")),
@@ -110,24 +102,28 @@ class Verifier:
         if algorithm == HS256:
             if self.keys.hs_secret is None:
                 raise _refuse(
-                    "TOKEN_ALGORITHM_REFUSED", "HS256 is not accepted: no shared secret is configured"
+                    Reason.TOKEN_ALGORITHM_REFUSED, "HS256 is not accepted: no shared secret is configured"
                 )
             return self.keys.hs_secret, HS256
         if algorithm in ASYMMETRIC_ALGORITHMS:
             if self.keys.jwks is None:
                 raise _refuse(
-                    "TOKEN_ALGORITHM_REFUSED", f"{algorithm} is not accepted: no JWKS is configured"
+                    Reason.TOKEN_ALGORITHM_REFUSED, f"{algorithm} is not accepted: no JWKS is configured"
                 )
             kid = header.get("kid")
             found = self.keys.jwks.get(kid) if isinstance(kid, str) else None
             if found is None:
-                raise _refuse("TOKEN_KEY_UNKNOWN", "`kid` names no key in the registry's JWKS")
+                raise _refuse(Reason.TOKEN_KEY_UNKNOWN, "`kid` names no key in the registry's JWKS")
             if found.algorithm != algorithm:
-                raise _refuse("TOKEN_ALGORITHM_REFUSED", f"key {found.kid!r} verifies {found.algorithm} only")
+                raise _refuse(
+                    Reason.TOKEN_ALGORITHM_REFUSED, f"key {found.kid!r} verifies {found.algorithm} only"
+                )
             return found.key, algorithm
         shown = algorithm if isinstance(algorithm, str) and len(algorithm) <= 16 else "?"
         allowed = ", ".join(ALLOWED_ALGORITHMS)
-        raise _refuse("TOKEN_ALGORITHM_REFUSED", f"algorithm {shown!r} is not allowed (allowed: {allowed})")
+        raise _refuse(
+            Reason.TOKEN_ALGORITHM_REFUSED, f"algorithm {shown!r} is not allowed (allowed: {allowed})"
+        )
 
     def _decode(self, token: str, key: Any, algorithm: str) -> dict[str, Any]:
         try:
@@ -141,17 +137,19 @@ class Verifier:
                 options={"require": self._required},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise _refuse("TOKEN_EXPIRED", "expired (`exp` is past)") from exc
+            raise _refuse(Reason.TOKEN_EXPIRED, "expired (`exp` is past)") from exc
         except jwt.ImmatureSignatureError as exc:
-            raise _refuse("TOKEN_NOT_YET_VALID", "not yet valid (`nbf` or `iat` is in the future)") from exc
+            raise _refuse(
+                Reason.TOKEN_NOT_YET_VALID, "not yet valid (`nbf` or `iat` is in the future)"
+            ) from exc
         except jwt.MissingRequiredClaimError as exc:
-            raise _refuse("TOKEN_CLAIM_MISSING", f"the `{exc.claim}` claim is required") from exc
+            raise _refuse(Reason.TOKEN_CLAIM_MISSING, f"the `{exc.claim}` claim is required") from exc
         except jwt.InvalidAudienceError as exc:
-            raise _refuse("TOKEN_AUDIENCE_INVALID", f"`aud` must be {self.audience!r}") from exc
+            raise _refuse(Reason.TOKEN_AUDIENCE_INVALID, f"`aud` must be {self.audience!r}") from exc
         except jwt.InvalidIssuerError as exc:
-            raise _refuse("TOKEN_ISSUER_INVALID", "`iss` is not an accepted issuer") from exc
+            raise _refuse(Reason.TOKEN_ISSUER_INVALID, "`iss` is not an accepted issuer") from exc
         except jwt.InvalidSignatureError as exc:
-            raise _refuse("TOKEN_SIGNATURE_INVALID", "signature does not verify") from exc
+            raise _refuse(Reason.TOKEN_SIGNATURE_INVALID, "signature does not verify") from exc
         except jwt.PyJWTError as exc:
-            raise _refuse("TOKEN_INVALID", "malformed claims (exp, nbf, iat must be numbers)") from exc
+            raise _refuse(Reason.TOKEN_INVALID, "malformed claims (exp, nbf, iat must be numbers)") from exc
         return payload

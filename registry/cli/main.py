@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from registry.cli import discovery, serve, status, token
+from registry.cli import discovery, graph, serve, status, token
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     discovery.add_parsers(subparsers)
     token.add_parser(subparsers)
     status.add_parser(subparsers)
+    graph.add_parser(subparsers)
     return parser
 
 

@@ -26,11 +26,11 @@ from registry.auth.keys import ASYMMETRIC_ALGORITHMS
 from registry.auth.verifier import Verifier
 from registry.config import ConfigError, build_config
 from registry.core.errors import Unauthenticated
+from registry.core.limits import LIMITS
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _KID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-MAX_TTL_SECONDS = 366 * 86400
 
 
 def parse_duration(text: str) -> float:
@@ -39,8 +39,10 @@ def parse_duration(text: str) -> float:
     if not match:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 15m, 1h, 7d)")
     seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    if not 0 < seconds <= MAX_TTL_SECONDS:
-        raise argparse.ArgumentTypeError(f"a token lives between 1 s and {MAX_TTL_SECONDS // 86400} days")
+    if not 0 < seconds <= LIMITS.token_ttl_max_seconds:
+        raise argparse.ArgumentTypeError(
+            f"a token lives between 1 s and {LIMITS.token_ttl_max_seconds // 86400} days"
+        )
     return seconds
 
 

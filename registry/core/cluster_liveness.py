@@ -20,9 +20,8 @@ from __future__ import annotations
 import logging
 import time
 
-from registry.core.errors import FailedPrecondition
 from registry.core.liveness import CatalogView as LivenessCatalog
-from registry.core.liveness import Lease, Liveness, LivenessSettings, StreamSink, _Record
+from registry.core.liveness import Lease, Liveness, LivenessSettings, StreamSink, _Record, _taken_over
 from registry.core.model import Change, ChangeType, InstanceKey
 from registry.core.ownership import Ownership, fenced_error
 
@@ -64,9 +63,7 @@ class ClusterLiveness(Liveness):
         if record is None or record.lease is None:
             return
         lease, record.lease = record.lease, None
-        lease.sink.end(
-            FailedPrecondition("another stream took over this instance", reason="STREAM_TAKEN_OVER")
-        )
+        lease.sink.end(_taken_over())
 
     def orphaned(self, key: InstanceKey) -> None:
         instance = self._catalog.instances_of(key[0]).get(key[1])

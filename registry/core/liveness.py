@@ -45,21 +45,24 @@ import contextlib
 import enum
 import logging
 import math
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol
 
+from registry.core import validation
 from registry.core.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    Reason,
     RegistryError,
-    ResourceExhausted,
-    Unavailable,
+    instance_not_found,
+    limit_reached,
+    shutting_down,
 )
+from registry.core.limits import LIMITS
 from registry.core.model import (
     SERVING_STATUSES,
     Change,
@@ -73,16 +76,9 @@ from registry.core.scheduler import DeadlineScheduler
 
 log = logging.getLogger(__name__)
 
-BEATS_PER_INTERVAL = 4
-"""Sustained beats per interval a stream may send; faster is refused with RESOURCE_EXHAUSTED."""
-BEAT_BURST = 8
-"""Beats a stream may send back to back (e.g. after a client-side pause) before the rate applies."""
-MAX_GAUGES = 16
-"""Custom gauges per load report."""
 MIN_EXPIRY_BUDGET = 3
 """Expiries per window always admitted, so self-preservation protects fleets, not pairs."""
 
-_GAUGE_KEY = re.compile(r"[A-Za-z0-9_./-]{1,63}", re.ASCII)  # the metadata key rule
 _UPTIME_STATUSES = frozenset({HealthStatus.HEALTHY, HealthStatus.DEGRADED})
 _SEVERITY = {
     HealthStatus.UNKNOWN: 0,
@@ -127,18 +123,10 @@ class Load:
 
 
 def make_load(in_flight: int, cpu: float, gauges: Mapping[str, float], field_name: str = "beat.load") -> Load:
-    """A validated Load: cpu finite and >= 0, at most MAX_GAUGES finite gauges keyed like metadata."""
+    """A validated Load: cpu finite and >= 0, gauges as `validation.gauges` wants them."""
     if not (math.isfinite(cpu) and cpu >= 0):
         raise InvalidArgument(f"{field_name}.cpu", "must be a finite number >= 0")
-    if len(gauges) > MAX_GAUGES:
-        raise InvalidArgument(f"{field_name}.gauges", f"at most {MAX_GAUGES} gauges")
-    for key, value in gauges.items():
-        if _GAUGE_KEY.fullmatch(key) is None:
-            raise InvalidArgument(
-                f"{field_name}.gauges", "keys must be 1-63 characters of A-Z a-z 0-9 _ . / -"
-            )
-        if not math.isfinite(value):
-            raise InvalidArgument(f"{field_name}.gauges[{key}]", "must be finite")
+    validation.gauges(gauges, f"{field_name}.gauges")
     return Load(in_flight, cpu, MappingProxyType(dict(gauges)))
 
 
@@ -356,7 +344,7 @@ class Lease:
         self.sequence = 0
         self.interval = record.policy.interval
         """The interval this stream's client was told (at bind, or by SET_INTERVAL)."""
-        self._tokens = float(BEAT_BURST)
+        self._tokens = float(LIMITS.beat_burst)
         self._paced: float | None = None
         """When, on the registry's monotonic clock, the last beat was sent (see `_take_token`)."""
         self._released = False
@@ -380,9 +368,9 @@ class Lease:
         if record.lease is not self:
             if self._liveness.tracks(record):
                 raise _taken_over()
-            raise _not_registered(record.key)
+            raise instance_not_found(record.key)
         if self._liveness.frozen:
-            raise _shutting_down()
+            raise shutting_down()
         return record
 
     def beat(
@@ -406,6 +394,7 @@ class Lease:
             record.counting = True
         record.ref = record.last_beat = now
         record.heartbeats += 1
+        self._liveness.beats += 1
         if rtt_ms is not None:
             record.latency_count += 1
             record.latency_sum += rtt_ms
@@ -437,18 +426,19 @@ class Lease:
             last = paced
         elif paced < last:
             paced = now
-        tokens = min(BEAT_BURST, self._tokens + (paced - last) * BEATS_PER_INTERVAL / interval)
+        tokens = min(LIMITS.beat_burst, self._tokens + (paced - last) * LIMITS.beats_per_interval / interval)
         self._paced = paced
         if tokens < 1:
-            raise ResourceExhausted(
-                f"beats faster than {BEATS_PER_INTERVAL} per interval of {interval:g}s",
-                reason="HEARTBEAT_TOO_FAST",
+            raise limit_reached(
+                Reason.HEARTBEAT_TOO_FAST,
+                f"beats faster than {LIMITS.beats_per_interval} per interval of {interval:g}s",
+                LIMITS.beats_per_interval,
             )
         self._tokens = tokens - 1
 
     def refill(self) -> None:
         """Forget past beats for rate limiting (the policy changed under the client)."""
-        self._tokens = float(BEAT_BURST)
+        self._tokens = float(LIMITS.beat_burst)
 
     def goodbye(self, reason: GoodbyeReason) -> None:
         """The instance leaves on purpose: no failure, misses stop counting."""
@@ -481,6 +471,10 @@ class Liveness:
         )
         self._grace_until = 0.0
         self._open_streams = 0
+        self.beats = 0
+        """Beats received since start: the only metric work per beat is this increment."""
+        self.on_detection: Callable[[float], None] | None = None
+        """Told the seconds from a stream break to the instance's CRITICAL status (metrics)."""
         self._tasks: set[asyncio.Task[None]] = set()
         self.frozen = False
 
@@ -512,9 +506,10 @@ class Liveness:
     def stream_slot(self) -> Iterator[None]:
         """Hold one of `max_streams` heartbeat stream slots for the duration of a stream."""
         if self._open_streams >= self._settings.max_streams:
-            raise ResourceExhausted(
+            raise limit_reached(
+                Reason.TOO_MANY_STREAMS,
                 f"the registry holds its maximum of {self._settings.max_streams} heartbeat streams",
-                reason="TOO_MANY_STREAMS",
+                self._settings.max_streams,
             )
         self._open_streams += 1
         try:
@@ -527,16 +522,16 @@ class Liveness:
         register again); FailedPrecondition when another stream holds it, unless `take_over`,
         which ends that stream instead."""
         if self.frozen:
-            raise _shutting_down()
+            raise shutting_down()
         record = self._records.get(key)
         if record is None:
-            raise _not_registered(key)
+            raise instance_not_found(key)
         previous = record.lease
         if previous is not None:
             if not take_over:
                 raise FailedPrecondition(
                     "another heartbeat stream holds this instance; bind with take_over to replace it",
-                    reason="INSTANCE_ALREADY_BOUND",
+                    reason=Reason.INSTANCE_ALREADY_BOUND,
                 )
             record.lease = None
             previous.sink.end(_taken_over())
@@ -554,11 +549,11 @@ class Liveness:
         """Take an instance out of discovery on an operator's request (not a failure) and tell
         its stream to drain. True when a stream was told."""
         if self.frozen:
-            raise _shutting_down()
+            raise shutting_down()
         record = self._get(key)
         if record.status is HealthStatus.DEAD:
             raise FailedPrecondition(
-                "the instance is dead; there is nothing to drain", reason="INSTANCE_DEAD"
+                "the instance is dead; there is nothing to drain", reason=Reason.INSTANCE_DEAD
             )
         now = time.monotonic()
         record.drain_reason = reason or "an operator asked this instance to drain"
@@ -599,6 +594,18 @@ class Liveness:
         healths = [self._health(self._records[k], now, wall) for k in chosen]
         return healths, chosen[-1] if start + limit < len(keys) else None
 
+    @property
+    def self_preservation_active(self) -> bool:
+        return self._preservation.active
+
+    @property
+    def startup_grace_active(self) -> bool:
+        return time.monotonic() < self._grace_until
+
+    @property
+    def open_streams(self) -> int:
+        return self._open_streams
+
     def summary(self) -> HealthSummary:
         total: collections.Counter[HealthStatus] = collections.Counter()
         services: dict[str, collections.Counter[HealthStatus]] = {}
@@ -616,7 +623,7 @@ class Liveness:
     def _get(self, key: InstanceKey) -> _Record:
         record = self._records.get(key)
         if record is None:
-            raise _not_registered(key)
+            raise instance_not_found(key)
         return record
 
     @staticmethod
@@ -689,7 +696,7 @@ class Liveness:
         lease, record.lease = record.lease, None
         if lease is not None:
             lease.sink.end(
-                NotFound("the instance was removed from the registry", reason="INSTANCE_NOT_FOUND"),
+                instance_not_found(key, "the instance was removed from the registry"),
                 Directive(DirectiveType.REREGISTER, "the instance was removed; register again, then bind"),
             )
 
@@ -805,6 +812,8 @@ class Liveness:
         record.status = status
         record.status_since = now
         self._catalog.set_status(record.key, status)
+        if status is HealthStatus.CRITICAL and record.broken_at is not None and self.on_detection is not None:
+            self.on_detection(now - record.broken_at)
         if status in (HealthStatus.CRITICAL, HealthStatus.DEAD):
             log.info(
                 "instance %s",
@@ -841,18 +850,8 @@ class Liveness:
         log.info("reaped", extra={"service": key[0], "instance": key[1]})
 
 
-def _not_registered(key: InstanceKey) -> NotFound:
-    return NotFound(
-        f"instance {key[1]!r} of service {key[0]!r} is not registered", reason="INSTANCE_NOT_FOUND"
-    )
-
-
-def _shutting_down() -> Unavailable:
-    return Unavailable("the registry is shutting down", reason="SHUTTING_DOWN")
-
-
 def _taken_over() -> FailedPrecondition:
-    return FailedPrecondition("another stream took over this instance", reason="STREAM_TAKEN_OVER")
+    return FailedPrecondition("another stream took over this instance", reason=Reason.STREAM_TAKEN_OVER)
 
 
 def _worse(status: HealthStatus, candidate: HealthStatus) -> HealthStatus:

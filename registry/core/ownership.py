@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from registry.core.errors import Unavailable
+from registry.core.errors import Reason, Unavailable
 from registry.core.model import InstanceKey
 
 
 def fenced_error() -> Unavailable:
     return Unavailable(
         "this registry replica lost its lease in the cluster store; use another replica",
-        reason="REPLICA_FENCED",
+        reason=Reason.REPLICA_FENCED,
     )
 
 

@@ -20,11 +20,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from registry.core.delivery import DeliverySigner
-from registry.core.errors import NotFound, RegistryError, TargetError, Unavailable
+from registry.core.errors import (
+    NotFound,
+    Reason,
+    RegistryError,
+    TargetError,
+    Unavailable,
+)
 from registry.core.graph_traffic import Traffic
 from registry.core.messages import Envelope, MessageType, Reply
 from registry.core.model import SERVING_STATUSES, Change, ChangeType, EndpointProtocol, Instance, InstanceKey
+from registry.core.ports import DeliveryTokenSigner, Forwarder, Target
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +50,6 @@ class Balancing(enum.IntEnum):
 
     ROUND_ROBIN = 1
     LEAST_LOADED = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One instance's Inbox address."""
-
-    key: InstanceKey
-    host: str
-    port: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +74,6 @@ class LoadFigures(Protocol):
 
 
 LoadSource = Callable[[InstanceKey], LoadFigures | None]
-
-
-class Forwarder(Protocol):
-    """Delivers an envelope to one instance; raises TargetError with the target's status."""
-
-    async def deliver(self, target: Target, envelope: Envelope, token: str, time_left: float) -> Reply: ...
-
-    def forget(self, key: InstanceKey) -> None:
-        """Release whatever is held for an instance that left or moved."""
-        ...
 
 
 def _no_load(_: InstanceKey) -> None:
@@ -116,7 +103,7 @@ class Relay:
         self,
         catalog: InstanceSource,
         forwarder: Forwarder,
-        signer: DeliverySigner,
+        signer: DeliveryTokenSigner,
         *,
         default_timeout: float,
         load_of: LoadSource = _no_load,
@@ -210,7 +197,8 @@ class Relay:
             raise Unavailable(
                 f"instance {failed.key[1]!r} of service {service!r} is unavailable ({error.message}) "
                 "and no other instance is serving",
-                reason="NO_HEALTHY_INSTANCE",
+                reason=Reason.NO_HEALTHY_INSTANCE,
+                metadata={"service": service, "instance": failed.key[1]},
             ) from error
         return self._pick(others, balancing, cursor)
 
@@ -227,7 +215,11 @@ class Relay:
     def _candidates(self, service: str, *, required: bool = True) -> list[Target]:
         instances = self._catalog.instances_of(service)
         if not instances and required:
-            raise NotFound(f"no instance of service {service!r} is registered", reason="SERVICE_NOT_FOUND")
+            raise NotFound(
+                f"no instance of service {service!r} is registered",
+                reason=Reason.SERVICE_NOT_FOUND,
+                metadata={"service": service},
+            )
         targets = []
         for instance in instances.values():
             if instance.status in SERVING_STATUSES:
@@ -238,7 +230,8 @@ class Relay:
             raise Unavailable(
                 f"service {service!r} has {len(instances)} registered instance(s) but none is serving "
                 "with a GRPC endpoint",
-                reason="NO_HEALTHY_INSTANCE",
+                reason=Reason.NO_HEALTHY_INSTANCE,
+                metadata={"service": service},
             )
         return targets
 

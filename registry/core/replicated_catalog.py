@@ -29,11 +29,11 @@ from typing import TypeVar, cast
 
 from registry.core import validation
 from registry.core.catalog import Catalog, _registered
-from registry.core.errors import NotFound, ResourceExhausted, Unavailable
+from registry.core.errors import Reason, Unavailable, instance_not_found, limit_reached
 from registry.core.model import Change, ChangeType, HealthStatus, Instance, InstanceKey, Registration
 from registry.core.ownership import fenced_error
+from registry.core.ports import ReplicatedStore, Store, StoredChange
 from registry.core.watch import Watcher
-from registry.store.base import ReplicatedStore, Store, StoredChange
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class ReplicatedCatalog(Catalog):
             state = await self._replicated.open()
         except Exception as error:
             raise Unavailable(
-                f"the cluster store is unreachable: {error}", reason="STORE_UNAVAILABLE"
+                f"the cluster store is unreachable: {error}", reason=Reason.STORE_UNAVAILABLE
             ) from error
         for stored in state.instances:
             self._put(stored)
@@ -120,7 +120,7 @@ class ReplicatedCatalog(Catalog):
             # Another replica gave this revision; this one has not applied it yet (milliseconds).
             raise Unavailable(
                 f"this replica is at revision {self._revision}, behind {after_revision}; retry",
-                reason="REPLICA_BEHIND",
+                reason=Reason.REPLICA_BEHIND,
             )
         return super().watch(service_names, after_revision)
 
@@ -136,9 +136,10 @@ class ReplicatedCatalog(Catalog):
             if current is not None and current.registration == registration:
                 return current, False
             if current is None and self._count >= self._max_instances:
-                raise ResourceExhausted(
+                raise limit_reached(
+                    Reason.TOO_MANY_INSTANCES,
                     f"the registry holds its maximum of {self._max_instances} instances",
-                    reason="TOO_MANY_INSTANCES",
+                    self._max_instances,
                 )
             written = _registered(registration, current, self._clock(), 0)
             expect = current.mod_revision if current is not None else 0
@@ -149,14 +150,16 @@ class ReplicatedCatalog(Catalog):
             await self._applied(revision)
             instance = self.find(key)
             if instance is None:  # removed right after by someone else
-                raise NotFound(f"instance {key[1]!r} of service {key[0]!r} was removed meanwhile")
+                raise instance_not_found(
+                    key, f"instance {key[1]!r} of service {key[0]!r} was removed meanwhile"
+                )
             log.info(
                 "registered",
                 extra={"service": key[0], "instance": key[1], "revision": revision, "new": current is None},
             )
             return instance, current is None
         raise Unavailable(
-            "the instance kept changing under this registration; retry", reason="WRITE_CONFLICT"
+            "the instance kept changing under this registration; retry", reason=Reason.WRITE_CONFLICT
         )
 
     async def deregister(self, key: InstanceKey) -> int:
@@ -165,7 +168,7 @@ class ReplicatedCatalog(Catalog):
             raise fenced_error()
         revision = await self._write(self._replicated.delete_instance(key))
         if revision is None:
-            raise NotFound(f"instance {key[1]!r} of service {key[0]!r} is not registered")
+            raise instance_not_found(key)
         self._statuses.pop(key, None)
         await self._applied(revision)
         log.info("deregistered", extra={"service": key[0], "instance": key[1], "revision": revision})
@@ -190,7 +193,7 @@ class ReplicatedCatalog(Catalog):
             return await write
         except Exception as error:
             raise Unavailable(
-                f"the cluster store did not accept the write: {error}", reason="STORE_UNAVAILABLE"
+                f"the cluster store did not accept the write: {error}", reason=Reason.STORE_UNAVAILABLE
             ) from error
 
     # ----------------------------------------------------------------- following the store
@@ -268,7 +271,8 @@ class ReplicatedCatalog(Catalog):
                 await waiter
         except TimeoutError:
             raise Unavailable(
-                "the write is stored but this replica has not seen it back yet", reason="STORE_UNAVAILABLE"
+                "the write is stored but this replica has not seen it back yet",
+                reason=Reason.STORE_UNAVAILABLE,
             ) from None
 
     async def _wait_change(self) -> None:

@@ -19,10 +19,10 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import cast
 
-from registry.core.errors import Unavailable
+from registry.core.errors import Reason, Unavailable
 from registry.core.events import EventBus
 from registry.core.messages import Envelope
-from registry.store.base import EventLog, ReplicatedEventLog
+from registry.core.ports import EventLog, ReplicatedEventLog
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class ReplicatedEventBus(EventBus):
             for _, done in batch:
                 if done is not None and not done.done():
                     done.set_exception(
-                        Unavailable("the event log could not be written", reason="EVENT_LOG_FAILED")
+                        Unavailable("the event log could not be written", reason=Reason.EVENT_LOG_FAILED)
                     )
             return
         for (_, done), event in zip(batch, stored, strict=True):

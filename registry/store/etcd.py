@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from generated.etcd.etcdserverpb import rpc_pb2
 from registry.core.model import Instance, InstanceKey
-from registry.store.base import StoredChange, StoredState
+from registry.core.ports import StoredChange, StoredState
 from registry.store.etcd_client import (
     EtcdClient,
     EtcdUnavailable,

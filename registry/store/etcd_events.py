@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 
 from registry.core.messages import Envelope
-from registry.store.base import EventBounds
+from registry.core.ports import EventBounds
 from registry.store.etcd_client import (
     EtcdClient,
     EtcdUnavailable,
