@@ -13,8 +13,6 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from client.config import grpc_target
-
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 
 
@@ -42,6 +40,8 @@ def channel(args: argparse.Namespace) -> grpc.aio.Channel:
     addresses = [a.strip() for a in args.address.split(",") if a.strip()]
     if len(addresses) <= 1 and not args.address.startswith("dns:"):
         return grpc.aio.insecure_channel(args.address)
+    from client.config import grpc_target  # noqa: PLC0415 - only for a cluster: the SDK is slow to import
+
     target = args.address if len(addresses) == 1 else grpc_target(addresses)
     return grpc.aio.insecure_channel(target, options=[("grpc.service_config", _CLUSTER_CONFIG)])
 

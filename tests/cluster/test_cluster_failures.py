@@ -14,8 +14,11 @@ import grpc
 import pytest
 
 from client import ClientConfig, RegistryClient
+from generated.registry.v1 import envelope_pb2 as epb
 from generated.registry.v1 import heartbeat_service_pb2 as hb
 from generated.registry.v1 import registry_service_pb2 as pb
+from generated.registry.v1 import relay_service_pb2 as rpb
+from generated.registry.v1 import relay_service_pb2_grpc as rpb_grpc
 from tests.helpers.etcd import EtcdCluster, etcd_cluster
 from tests.helpers.heartbeats import health_stub
 from tests.helpers.process import ServerProcess, start_server
@@ -254,3 +257,79 @@ async def test_without_quorum_writes_fail_clearly_reads_go_on_and_nothing_acknow
     # "during" was refused, yet etcd may still commit it once quorum returns (an unanswered write
     # has no known outcome, as with any replicated store): Register is idempotent, retry it.
     assert {i.instance_id for i in found.instances} - {"during"} == {*(f"o{n}" for n in range(5)), "after"}
+
+
+class Subscriber:
+    """A raw Subscribe on one replica that, when its replica dies, resumes on the next one after
+    the last sequence it was given (what the SDK does by itself)."""
+
+    def __init__(self, addresses: list[str]) -> None:
+        self.addresses = addresses
+        self.received: list[tuple[int, str]] = []
+        self.resume_after = 0
+        self.moves = 0
+        self.started = asyncio.Event()
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        for address in self.addresses:
+            async with grpc.aio.insecure_channel(address) as channel:
+                request = rpb.SubscribeRequest(filter=rpb.EventFilter(topics=["fleet.#"]))
+                if self.resume_after:
+                    request.after_sequence = self.resume_after
+                call = rpb_grpc.RelayServiceStub(channel).Subscribe(request)
+                try:
+                    async for response in call:
+                        if response.WhichOneof("kind") == "started":
+                            self.started.set()
+                        else:
+                            self.received.append((response.event.sequence, response.event.id))
+                        self.resume_after = max(self.resume_after, response.resume_after_sequence)
+                except grpc.aio.AioRpcError:
+                    self.moves += 1
+
+
+async def test_events_from_every_replica_reach_subscribers_on_every_replica_across_a_sigkill(
+    start_replicas: Callable[..., list[ServerProcess]],
+) -> None:
+    a, b, c = start_replicas(3)
+    subscribers = [
+        Subscriber([a.address, b.address]),
+        Subscriber([b.address]),
+        Subscriber([c.address]),
+    ]
+    async with asyncio.timeout(10):
+        for subscriber in subscribers:
+            await subscriber.started.wait()
+    published: list[str] = []
+
+    async def publish_on(replica: ServerProcess, numbers: range) -> None:
+        async with channel_to(replica) as channel:
+            relay = rpb_grpc.RelayServiceStub(channel)
+            for n in numbers:
+                envelope = epb.Envelope(
+                    type=epb.MESSAGE_TYPE_EVENT, name="fleet.tick", payload=str(n).encode()
+                )
+                answer = await relay.Publish(rpb.PublishRequest(envelope=envelope))
+                published.append(answer.event_id)
+
+    await asyncio.gather(
+        publish_on(a, range(0, 500, 3)), publish_on(b, range(1, 500, 3)), publish_on(c, range(2, 500, 3))
+    )
+    a.kill()
+    await asyncio.gather(publish_on(b, range(500, 1000, 2)), publish_on(c, range(501, 1000, 2)))
+    async with asyncio.timeout(20):
+        while any(len({i for _, i in s.received}) < 1000 for s in subscribers):
+            await asyncio.sleep(0.05)
+    for subscriber in subscribers:
+        subscriber.task.cancel()
+    assert len(set(published)) == 1000
+    orders = []
+    for subscriber in subscribers:
+        ids = {i for _, i in subscriber.received}
+        assert ids == set(published)  # all of them, none lost
+        sequences = [s for s, _ in subscriber.received]
+        assert sequences == sorted(sequences)  # one order (a resume may repeat, never reorder)
+        orders.append(sorted(set(subscriber.received)))
+    assert orders[0] == orders[1] == orders[2]  # the same order everywhere
+    assert subscribers[0].moves == 1  # its replica was killed and it resumed on another
