@@ -23,6 +23,7 @@ from registry.api.registry_servicer import REGISTRY_SERVICE_NAME, RegistryServic
 from registry.api.relay_servicer import TRACED_METHODS, RelayServicer
 from registry.auth.delivery_tokens import DeliverySigner
 from registry.auth.interceptor import build_interceptor
+from registry.clock import SystemClock
 from registry.cluster import ClusterParts
 from registry.config import Config
 from registry.core.catalog import Catalog
@@ -41,6 +42,7 @@ from registry.server import build_server
 from registry.store.sqlite import SqliteStore
 from registry.store.sqlite_events import SqliteEventLog
 from registry.telemetry import Telemetry, TracingInterceptor
+from registry.tls import describe, server_certificates
 from registry.wire.binding import ServiceBinding
 
 log = logging.getLogger(__name__)
@@ -95,10 +97,13 @@ class Registry:
         )
         self.liveness: Liveness
         if self.cluster is not None:
-            self.liveness = ClusterLiveness(self.catalog, liveness_settings, self.cluster.ownership)
+            self.liveness = ClusterLiveness(
+                self.catalog, liveness_settings, SystemClock(), self.cluster.ownership
+            )
         else:
-            self.liveness = Liveness(self.catalog, liveness_settings)
+            self.liveness = Liveness(self.catalog, liveness_settings, SystemClock())
         self.health = HealthServicer()
+        self.certificates = server_certificates(config)  # None: plaintext
         self.auth = build_interceptor(config)  # None when auth is off
         self.telemetry = Telemetry(config.otlp_endpoint)
         bus_settings: dict[str, Any] = {
@@ -193,6 +198,7 @@ class Registry:
             "registry serving",
             extra={
                 "address": self.address,
+                "transport": describe(self.config, self.certificates),
                 "db": str(self.config.db_path),
                 "revision": self.catalog.revision,
             },

@@ -109,3 +109,24 @@ def allows_publish(granted: frozenset[str], topic: str) -> bool:
 
 def allows_subscribe(granted: frozenset[str], pattern: str) -> bool:
     return ADMIN in granted or any(covers(p, pattern) for p in _targets(granted, SUBSCRIBE))
+
+
+def _covered(scope: str, allowed: frozenset[str]) -> bool:
+    if ADMIN in allowed or scope in allowed:
+        return True
+    kind, _, target = scope.partition(":")
+    if kind == SEND:
+        return target != "*" and "*" in _targets(allowed, SEND)
+    if kind in (PUBLISH, SUBSCRIBE):
+        return any(covers(granted, target) for granted in _targets(allowed, kind))
+    return False  # discover and admin are covered only by themselves (or admin)
+
+
+def beyond(requested: frozenset[str], allowed: frozenset[str]) -> list[str]:
+    """The scopes of `requested` that `allowed` does not cover, sorted; empty when it is within.
+
+    `send:orders` is within `send:*`, `publish:orders.created` within `publish:orders.#`,
+    `subscribe:orders.*` within `subscribe:orders.#` (but not the other way round); `admin` covers
+    everything and is covered by nothing else. Used for keys bound to the most a service may sign.
+    """
+    return sorted(s for s in requested if not _covered(s, allowed))

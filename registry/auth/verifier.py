@@ -10,6 +10,11 @@ Required claims: `exp`, `aud` (equal to, or a list containing, the registry audi
 (a service name). `nbf` and `iat` are honoured when present; all times get the configured leeway.
 `iss` must be in the allow-list when one is configured. Error messages name the rule that failed
 and never include the token.
+
+A key bound to a subject (a per-service key from `registry credentials issue`, or a JWKS entry
+with `sub` and `scope` members) verifies only tokens for that subject whose recognised scopes are
+all within the key's: a service holding its own key can speak for itself and for nothing more, so
+the own-service rule means something even when that key leaks.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import jwt
 
 from registry.auth import scopes
 from registry.auth.identity import Identity
-from registry.auth.keys import ASYMMETRIC_ALGORITHMS, HS256, KeyRing, load_keys
+from registry.auth.keys import ASYMMETRIC_ALGORITHMS, HS256, KeyRing, VerificationKey, load_keys
 from registry.config import Config, split_list
 from registry.core.errors import Reason, Unauthenticated
 from registry.core.limits import LIMITS
@@ -34,6 +39,17 @@ ALLOWED_ALGORITHMS = (HS256, *ASYMMETRIC_ALGORITHMS)
 
 def _refuse(reason: Reason, message: str) -> Unauthenticated:
     return Unauthenticated(f"token rejected: {message}", reason=reason)
+
+
+def _check_binding(key: VerificationKey, subject: str, granted: frozenset[str]) -> None:
+    """Refuse a token that a bound key signed for another subject or beyond the key's scopes."""
+    if subject != key.subject:
+        raise _refuse(
+            Reason.TOKEN_SUBJECT_NOT_ALLOWED, f"key {key.kid!r} speaks for service {key.subject!r} only"
+        )
+    if extra := scopes.beyond(granted, key.max_scopes):
+        shown = " ".join(extra[:4]) + (" ..." if len(extra) > 4 else "")
+        raise _refuse(Reason.TOKEN_SCOPE_NOT_ALLOWED, f"key {key.kid!r} may not grant {shown}")
 
 
 class Verifier:
@@ -48,7 +64,7 @@ class Verifier:
         self.leeway = leeway
         self._required = ["exp", "aud", "sub", *(["iss"] if self.issuers else [])]
         self._cache: OrderedDict[str, Identity] = OrderedDict()
-        self._cache_generation = 0
+        self._cache_generation = (0, 0)
 
     @classmethod
     def from_config(cls, config: Config, *, create_secret: bool) -> Verifier:
@@ -66,7 +82,7 @@ class Verifier:
         reloaded since (a reload may have removed its key); everything else about a token is
         fixed by its bytes and the registry's configuration.
         """
-        generation = self.keys.jwks.refresh() if self.keys.jwks is not None else 0
+        generation = self.keys.refresh()
         if generation != self._cache_generation:
             self._cache.clear()
             self._cache_generation = generation
@@ -85,40 +101,39 @@ class Verifier:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise _refuse(Reason.TOKEN_MALFORMED, "not a compact JWS (header.payload.signature)") from exc
-        key, algorithm = self._key_for(header)
+        key, algorithm, binding = self._key_for(header)
         payload = self._decode(token, key, algorithm)
         subject = payload["sub"]
         if not isinstance(subject, str) or not scopes.is_service_name(subject):
             raise _refuse(Reason.TOKEN_SUBJECT_INVALID, "`sub` must be a service name (an RFC 1035 label)")
+        granted = scopes.parse(payload.get("scope"))
+        if binding is not None and binding.subject is not None:
+            _check_binding(binding, subject, granted)
         return Identity(
             service=subject,
-            scopes=scopes.parse(payload.get("scope")),
+            scopes=granted,
             expires_at=float(payload["exp"]),
             claims=MappingProxyType(payload),
         )
 
-    def _key_for(self, header: dict[str, Any]) -> tuple[Any, str]:
+    def _key_for(self, header: dict[str, Any]) -> tuple[Any, str, VerificationKey | None]:
         algorithm = header.get("alg")
         if algorithm == HS256:
             if self.keys.hs_secret is None:
                 raise _refuse(
                     Reason.TOKEN_ALGORITHM_REFUSED, "HS256 is not accepted: no shared secret is configured"
                 )
-            return self.keys.hs_secret, HS256
+            return self.keys.hs_secret, HS256, None
         if algorithm in ASYMMETRIC_ALGORITHMS:
-            if self.keys.jwks is None:
-                raise _refuse(
-                    Reason.TOKEN_ALGORITHM_REFUSED, f"{algorithm} is not accepted: no JWKS is configured"
-                )
             kid = header.get("kid")
-            found = self.keys.jwks.get(kid) if isinstance(kid, str) else None
+            found = self.keys.asymmetric(kid) if isinstance(kid, str) else None
             if found is None:
-                raise _refuse(Reason.TOKEN_KEY_UNKNOWN, "`kid` names no key in the registry's JWKS")
+                raise _refuse(Reason.TOKEN_KEY_UNKNOWN, "`kid` names no key in the JWKS or the service keys")
             if found.algorithm != algorithm:
                 raise _refuse(
                     Reason.TOKEN_ALGORITHM_REFUSED, f"key {found.kid!r} verifies {found.algorithm} only"
                 )
-            return found.key, algorithm
+            return found.key, algorithm, found
         shown = algorithm if isinstance(algorithm, str) and len(algorithm) <= 16 else "?"
         allowed = ", ".join(ALLOWED_ALGORITHMS)
         raise _refuse(

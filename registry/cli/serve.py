@@ -25,7 +25,11 @@ def _serve(args: argparse.Namespace) -> int:
         runner: Any = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a dependency where it exists
         runner = asyncio.run
-    runner(serve(config))
+    try:
+        runner(serve(config))
+    except ConfigError as error:  # a key or certificate file found unusable at start
+        print(f"registry serve: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

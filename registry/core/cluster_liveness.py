@@ -18,12 +18,14 @@ wrote, so its health reads and its self-preservation population stay true. So:
 from __future__ import annotations
 
 import logging
-import time
 
-from registry.core.liveness import CatalogView as LivenessCatalog
-from registry.core.liveness import Lease, Liveness, LivenessSettings, StreamSink, _Record, _taken_over
+from registry.core.liveness import Binding, Liveness, LivenessSettings, StreamSink
+from registry.core.liveness.binding import taken_over
+from registry.core.liveness.record import InstanceState
+from registry.core.liveness.values import CatalogView as LivenessCatalog
 from registry.core.model import Change, ChangeType, InstanceKey
 from registry.core.ownership import Ownership, fenced_error
+from registry.core.ports import Clock
 
 log = logging.getLogger(__name__)
 
@@ -31,64 +33,66 @@ log = logging.getLogger(__name__)
 class ClusterLiveness(Liveness):
     """See the module docstring."""
 
-    def __init__(self, catalog: LivenessCatalog, settings: LivenessSettings, ownership: Ownership) -> None:
-        super().__init__(catalog, settings)
+    def __init__(
+        self, catalog: LivenessCatalog, settings: LivenessSettings, clock: Clock, ownership: Ownership
+    ) -> None:
+        super().__init__(catalog, settings, clock)
         self._ownership = ownership
         ownership.attach(self)
 
     # ----------------------------------------------------------------- streams
 
-    def bind(self, key: InstanceKey, sink: StreamSink, *, take_over: bool = False) -> Lease:
+    def bind(self, key: InstanceKey, sink: StreamSink, *, take_over: bool = False) -> Binding:
         if self._ownership.fenced:
             raise fenced_error()
-        lease = super().bind(key, sink, take_over=take_over)  # NotFound etc. before any claim
+        binding = super().bind(key, sink, take_over=take_over)  # NotFound etc. before any claim
         self._ownership.claim(key)
-        record = self._records[key]
-        self._adopt_stored_status(record)
-        self._evaluate(record, time.monotonic())
-        return lease
+        state = self._states[key]
+        self._adopt_stored_status(state)
+        self._evaluate(state, self.now())
+        return binding
 
-    def _adopt_stored_status(self, record: _Record) -> None:
+    def _adopt_stored_status(self, state: InstanceState) -> None:
         """Start owning from the status the cluster holds (the previous owner may have written
         one this replica did not mirror), so the first beat writes HEALTHY if it is not."""
-        stored = self._catalog.instances_of(record.key[0]).get(record.key[1])
-        if stored is not None and stored.status is not record.status:
-            record.status = stored.status
-            record.status_since = time.monotonic()
+        stored = self._catalog.instances_of(state.key[0]).get(state.key[1])
+        if stored is not None and stored.status is not state.status:
+            state.status = stored.status
+            state.status_since = self.now()
 
     # ----------------------------------------------------------------- OwnershipEvents
 
     def lost(self, key: InstanceKey) -> None:
-        record = self._records.get(key)
-        if record is None or record.lease is None:
+        state = self._states.get(key)
+        if state is None or state.binding is None:
             return
-        lease, record.lease = record.lease, None
-        lease.sink.end(_taken_over())
+        binding, state.binding = state.binding, None
+        binding.sink.end(taken_over())
 
     def orphaned(self, key: InstanceKey) -> None:
         instance = self._catalog.instances_of(key[0]).get(key[1])
-        record = self._records.get(key)
-        if instance is None or record is None or record.lease is not None:
+        state = self._states.get(key)
+        if instance is None or state is None or state.binding is not None:
             return
         log.info("judging an instance whose owner is gone", extra={"service": key[0], "instance": key[1]})
-        self._track(instance, time.monotonic())  # a fresh record: silence counts from now
+        self._track(instance, self.now())  # a fresh state: silence counts from now
 
     def became_judge(self) -> None:
-        for key in [k for k in self._records if not self._ownership.owned(k)]:
+        for key in [k for k in self._states if not self._ownership.owned(k)]:
             self.orphaned(key)
 
     def fenced(self) -> None:
         error = fenced_error()
-        for record in self._records.values():
-            lease, record.lease = record.lease, None
-            if lease is not None:
-                lease.sink.end(error)
+        for state in self._states.values():
+            binding, state.binding = state.binding, None
+            if binding is not None:
+                binding.sink.end(error)
 
     # ----------------------------------------------------------------- the status machine
 
-    def _evaluate(self, record: _Record, now: float) -> None:
-        if self._ownership.may_judge(record.key):
-            super()._evaluate(record, now)
+    def _evaluate(self, state: InstanceState, now: float) -> None:
+        if self._ownership.may_judge(state.key):
+            super()._evaluate(state, now)
 
     def _on_change(self, change: Change) -> None:
         super()._on_change(change)
@@ -96,16 +100,16 @@ class ClusterLiveness(Liveness):
         if change.type is ChangeType.REMOVED:
             self._ownership.release(key)
         elif change.type is ChangeType.STATUS_CHANGED:
-            record = self._records.get(key)
-            if record is None or record.status is change.instance.status:
+            state = self._states.get(key)
+            if state is None or state.status is change.instance.status:
                 return
             if self._ownership.may_judge(key):
                 # A write of the previous owner landed after this replica took over: ours wins
                 # (etcd refuses it if we are not the owner any more).
-                self._catalog.set_status(key, record.status)
+                self._catalog.set_status(key, state.status)
             else:
-                record.status = change.instance.status  # the owner's decision, mirrored
-                record.status_since = time.monotonic()
+                state.status = change.instance.status  # the owner's decision, mirrored
+                state.status_since = self.now()
 
     async def _reap(self, key: InstanceKey) -> None:
         if self._ownership.may_judge(key):
