@@ -137,7 +137,8 @@ class Registry:
         )
         self.catalog.add_listener(self.relay.on_change)
         self._lifecycle = LifecycleAnnouncer(self.events, time.time)
-        self.catalog.add_listener(self._lifecycle.on_change)
+        announce = self._lifecycle.on_change
+        self.catalog.add_listener(announce if self.cluster is None else self.cluster.decided_here(announce))
         self.metrics: RegistryMetrics | None = None
         if self.metrics_export is not None:
             auth = self.auth

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from registry.auth.delivery_tokens import DeliverySigner
 from registry.config import Config, split_list
+from registry.core.model import Change
 from registry.store.etcd import EtcdStore
 from registry.store.etcd_client import EtcdClient, EtcdSettings
 from registry.store.etcd_events import EtcdEventLog
@@ -68,6 +70,18 @@ class ClusterParts:
         await self.client.authenticate()
         self.signer.adopt(await shared_delivery_key(self.client, self.settings.prefix))
         await self.ownership.start(address)
+
+    def decided_here(self, listener: Callable[[Change], None]) -> Callable[[Change], None]:
+        """`listener`, called only for changes of instances this replica decides (it owns them, or
+        judges them while they have no owner). Every replica applies every change; this is how
+        lifecycle events are announced once per change, not once per replica."""
+        may_judge = self.ownership.may_judge
+
+        def decided(change: Change) -> None:
+            if may_judge(change.instance.key):
+                listener(change)
+
+        return decided
 
     async def close(self) -> None:
         await self.ownership.close()

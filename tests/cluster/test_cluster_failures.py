@@ -333,3 +333,88 @@ async def test_events_from_every_replica_reach_subscribers_on_every_replica_acro
         orders.append(sorted(set(subscriber.received)))
     assert orders[0] == orders[1] == orders[2]  # the same order everywhere
     assert subscribers[0].moves == 1  # its replica was killed and it resumed on another
+
+
+async def test_a_replica_paused_past_its_lease_loses_its_instances_and_rejoins_without_flapping(
+    start_replicas: Callable[..., list[ServerProcess]],
+) -> None:
+    a, b, c = start_replicas(3)
+    clients = [sdk([a.address, b.address, c.address]) for _ in range(3)]
+    try:
+        async with channel_to(a) as ca, channel_to(b) as cb, channel_to(c) as cc:
+            for index, client in enumerate(clients):
+                for n in range(10):
+                    # A timeout above the SDK's keepalive detection (10 s + 5 s) of a silent replica.
+                    await client.register(
+                        "127.0.0.1:9000",
+                        instance_id=f"p{index}-{n}",
+                        heartbeat_interval=1.0,
+                        heartbeat_timeout=40,
+                    )
+            everyone = {f"p{i}-{n}" for i in range(3) for n in range(10)}
+            async with asyncio.timeout(30):
+                while (await connected_on(ca)) | (await connected_on(cb)) | (
+                    await connected_on(cc)
+                ) != everyone:
+                    await asyncio.sleep(0.1)
+            on_a = await connected_on(ca)
+            assert on_a, "round-robin put no stream on replica A"
+            recorder = Recorder(cb)
+            a.proc.send_signal(signal.SIGSTOP)  # cut off from etcd and from its clients alike
+            try:
+                async with asyncio.timeout(30):
+                    while (await connected_on(cb)) | (await connected_on(cc)) != everyone:
+                        await asyncio.sleep(0.2)
+            finally:
+                a.proc.send_signal(signal.SIGCONT)
+            async with asyncio.timeout(10):
+                while "replica rejoined with a new lease" not in a.output():
+                    await asyncio.sleep(0.1)
+            await asyncio.sleep(2)  # it stays quiet after rejoining
+            found = await stub(ca).Lookup(pb.LookupRequest(service_name="fleet"))
+            still = await connected_on(ca)
+            recorder.stop()
+        assert "replica fenced" in a.output()
+        assert recorder.bad() == []
+        assert len(found.instances) == 30
+        assert not {i.status for i in found.instances} & NOT_SERVING
+        assert still == set()  # it took nothing back: its old clients stay where they moved
+    finally:
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.close()
+
+
+async def test_all_replicas_restarted_at_once_lose_no_registration_and_mark_nobody_down(
+    start_replicas: Callable[..., list[ServerProcess]],
+) -> None:
+    first = start_replicas(3)
+    addresses = [r.address for r in first]
+    clients = [sdk(addresses) for _ in range(3)]
+    try:
+        for index, client in enumerate(clients):
+            for n in range(10):
+                await client.register("127.0.0.1:9000", instance_id=f"r{index}-{n}", heartbeat_interval=1.0)
+        everyone = {f"r{i}-{n}" for i in range(3) for n in range(10)}
+        for replica in first:
+            replica.kill()
+        again = [start_replicas(1, f"--port={address.rpartition(':')[2]}")[0] for address in addresses]
+        async with channel_to(again[0]) as c0, channel_to(again[1]) as c1, channel_to(again[2]) as c2:
+            recorder = Recorder(c1)
+            async with asyncio.timeout(20):
+                while (await connected_on(c0)) | (await connected_on(c1)) | (
+                    await connected_on(c2)
+                ) != everyone:
+                    await asyncio.sleep(0.2)
+                while True:
+                    found = await stub(c2).Lookup(pb.LookupRequest(service_name="fleet"))
+                    if {i.status for i in found.instances} == {HEALTHY}:
+                        break
+                    await asyncio.sleep(0.1)
+            recorder.stop()
+        assert {i.instance_id for i in found.instances} == everyone  # no registration lost
+        assert recorder.bad() == []
+    finally:
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.close()
