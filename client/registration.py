@@ -56,6 +56,8 @@ DrainCallback = Callable[[], Any]
 
 MAX_EVENTS = 256
 """Connection events kept per registration (oldest dropped first)."""
+SILENT_INTERVALS = 4
+"""Heartbeat intervals without any ack (at least the call timeout) before a stream is replaced."""
 
 
 class EventKind(enum.Enum):
@@ -115,6 +117,9 @@ class _Stream:
         sequence = 0
         try:
             while not self._stop.is_set():
+                if self._unanswered():
+                    self._end(_SilentRegistryError("the registry stopped acknowledging beats"))
+                    return
                 sequence += 1
                 await self.call.write(self._beat(sequence))
                 self._registration.stats.beats += 1
@@ -125,6 +130,18 @@ class _Stream:
                         await wake.wait()
         except (grpc.RpcError, grpc.aio.UsageError, asyncio.InvalidStateError):
             return  # the call ended; the reader reports how (it sees the status, we do not)
+
+    def _unanswered(self) -> bool:
+        """True when the oldest beat still waiting for its ack is older than SILENT_INTERVALS
+        intervals (and the call timeout): the registry is alive to TCP but not answering (paused,
+        or cut off and fenced), so the stream is dropped and bound again, on another replica of
+        a cluster, long before keepalive would notice."""
+        if not self._sent:
+            return False
+        limit = max(
+            SILENT_INTERVALS * self._registration.interval, self._registration._transport.call_timeout
+        )
+        return time.monotonic() - min(self._sent.values()) > limit
 
     def _beat(self, sequence: int) -> heartbeat_pb.HeartbeatRequest:
         now = time.time()
@@ -204,6 +221,10 @@ class _Stream:
 
 class _StreamClosedError(RegistryClientError):
     code = grpc.StatusCode.UNAVAILABLE
+
+
+class _SilentRegistryError(Exception):
+    """The registry holds the stream open but acknowledges nothing."""
 
 
 class Registration:

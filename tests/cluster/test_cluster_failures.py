@@ -361,7 +361,7 @@ async def test_a_replica_paused_past_its_lease_loses_its_instances_and_rejoins_w
             assert on_a, "round-robin put no stream on replica A"
             recorder = Recorder(cb)
             a.proc.send_signal(signal.SIGSTOP)  # cut off from etcd and from its clients alike
-            try:
+            try:  # the SDK notices a replica that stopped acknowledging within ~5 s and moves
                 async with asyncio.timeout(30):
                     while (await connected_on(cb)) | (await connected_on(cc)) != everyone:
                         await asyncio.sleep(0.2)
