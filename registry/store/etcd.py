@@ -29,12 +29,10 @@ from registry.core.model import Instance, InstanceKey
 from registry.core.ports import StoredChange, StoredState
 from registry.store.etcd_client import (
     EtcdClient,
-    EtcdUnavailable,
     KeyValue,
-    SettledProgress,
-    WatchCompacted,
     compare_create,
     compare_mod,
+    follow,
     prefix_end,
     put_op,
     range_op,
@@ -43,8 +41,6 @@ from registry.store.sqlite import INSTANCE_COLUMNS, instance_from_row, instance_
 
 log = logging.getLogger(__name__)
 
-PROGRESS_EVERY = 0.5
-"""Seconds between progress requests on the watch: how soon a quiet replica learns the revision."""
 STATUS_WRITE_ATTEMPTS = 3
 
 
@@ -141,41 +137,16 @@ class EtcdStore:
         log.warning("status write kept conflicting; dropped", extra={"instance": instance.key})
 
     async def changes(self, after_revision: int) -> AsyncIterator[StoredChange]:
-        revision = after_revision
-        failures = 0
-        progress = SettledProgress()
-        while True:
-            try:
-                async for response in self._client.watch(
-                    self._root, prefix_end(self._root), revision + 1, progress_every=PROGRESS_EVERY
-                ):
-                    if failures:
-                        log.warning("etcd watch restored", extra={"revision": revision})
-                        failures = 0
-                    if response.created:
-                        continue  # its header is "now", but older events may still be on the way
-                    for event in response.events:
-                        kv = event.kv
-                        revision = int(kv.mod_revision)
-                        deleted = event.type == event.DELETE
-                        yield StoredChange(
-                            revision, self.instance_key(kv.key), None if deleted else decode(kv)
-                        )
-                    if not response.events:
-                        progress.note(int(response.header.revision))
-                    settled = progress.settled()
-                    if settled > revision:
-                        revision = settled
-                        yield StoredChange(revision, None)
-            except WatchCompacted:
-                raise
-            except EtcdUnavailable as error:
-                if not failures:
-                    log.warning(
-                        "etcd watch lost; serving the last known catalog", extra={"error": str(error)}
-                    )
-                failures += 1
-                await asyncio.sleep(min(0.05 * failures, 1.0))
+        end = prefix_end(self._root)
+        async for events, revision in follow(self._client, self._root, end, after_revision, "catalog"):
+            for event in events:
+                kv = event.kv
+                deleted = event.type == event.DELETE
+                yield StoredChange(
+                    int(kv.mod_revision), self.instance_key(kv.key), None if deleted else decode(kv)
+                )
+            if not events:
+                yield StoredChange(revision, None)
 
     async def close(self) -> None:
         """Nothing to release: the client belongs to the caller."""

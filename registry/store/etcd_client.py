@@ -302,6 +302,46 @@ class EtcdClient:
             call.cancel()
 
 
+async def follow(
+    client: EtcdClient, key: bytes, range_end: bytes, after: int, what: str
+) -> AsyncIterator[tuple[Sequence[Event], int]]:
+    """Every event of a key range after revision `after`, in order, forever: `(events, revision)`
+    with `revision` the last one covered. Empty `events` is a settled progress report (nothing in
+    the range up to `revision`). Reconnects by itself (logging the loss and the return once, as
+    `what`); raises WatchCompacted when etcd no longer has the history to resume from."""
+    revision = after
+    failures = 0
+    progress = SettledProgress()
+    while True:
+        try:
+            async for response in client.watch(key, range_end, revision + 1, progress_every=PROGRESS_EVERY):
+                if failures:
+                    log.warning("etcd watch restored", extra={"watch": what, "revision": revision})
+                    failures = 0
+                if response.created:
+                    continue  # its header is "now", but older events may still be on the way
+                if response.events:
+                    revision = int(response.events[-1].kv.mod_revision)
+                    yield response.events, revision
+                else:
+                    progress.note(int(response.header.revision))
+                settled = progress.settled()
+                if settled > revision:
+                    revision = settled
+                    yield (), revision
+        except WatchCompacted:
+            raise
+        except EtcdUnavailable as error:
+            if not failures:
+                log.warning("etcd watch lost; retrying", extra={"watch": what, "error": str(error)})
+            failures += 1
+            await asyncio.sleep(min(0.05 * failures, 1.0))
+
+
+PROGRESS_EVERY = 0.5
+"""Seconds between progress requests on a watch: how soon a quiet follower learns the revision."""
+
+
 class WatchCompacted(EtcdUnavailable):
     """The watch's start revision is compacted away; `revision` is the oldest one left."""
 

@@ -23,17 +23,14 @@ from registry.core.messages import Envelope
 from registry.core.ports import EventBounds
 from registry.store.etcd_client import (
     EtcdClient,
-    EtcdUnavailable,
     KeyValue,
-    SettledProgress,
     WatchCompacted,
+    follow,
     prefix_end,
 )
 from registry.store.sqlite_events import EVENT_COLUMNS, event_from_row, event_to_row
 
 log = logging.getLogger(__name__)
-
-PROGRESS_EVERY = 0.5
 
 
 def _encode(event: Envelope) -> bytes:
@@ -114,35 +111,19 @@ class EtcdEventLog:
     async def follow(self, after: int) -> AsyncIterator[Envelope | int]:
         """Every event stored after sequence `after`, in order, forever; an int is a progress
         report (no event up to that revision)."""
-        revision = after
-        failures = 0
-        progress = SettledProgress()
+        resume = after
         while True:
             try:
-                async for response in self._client.watch(
-                    self._root, self._end, revision + 1, progress_every=PROGRESS_EVERY
-                ):
-                    failures = 0
-                    if response.created:
-                        continue
-                    for event in response.events:
+                async for events, revision in follow(self._client, self._root, self._end, resume, "events"):
+                    resume = revision
+                    for event in events:
                         if event.type == event.PUT and event.kv.version == 1:
-                            revision = int(event.kv.mod_revision)
                             yield _decode(event.kv)
-                    if not response.events:
-                        progress.note(int(response.header.revision))
-                    settled = progress.settled()
-                    if settled > revision:
-                        revision = settled
+                    if not events:
                         yield revision
             except WatchCompacted as compacted:
-                log.warning("event history compacted; some events are skipped", extra={"from": revision})
-                revision = compacted.revision - 1
-            except EtcdUnavailable as error:
-                if not failures:
-                    log.warning("etcd event watch lost; retrying", extra={"error": str(error)})
-                failures += 1
-                await asyncio.sleep(min(0.05 * failures, 1.0))
+                log.warning("event history compacted; some events are skipped", extra={"from": resume})
+                resume = compacted.revision - 1
 
     async def close(self) -> None:
         """The client belongs to the caller."""

@@ -35,6 +35,7 @@ from registry.store.etcd_client import (
     compare_create,
     compare_lease,
     delete_op,
+    follow,
     prefix_end,
     put_op,
 )
@@ -247,19 +248,11 @@ class EtcdOwnership:
 
     async def _follow_owners(self, revision: int) -> None:
         end = prefix_end(self._owners_root)
-        failures = 0
-        while True:
-            try:
-                async for response in self._client.watch(self._owners_root, end, revision + 1):
-                    failures = 0
-                    for event in response.events:
-                        kv = event.kv
-                        revision = int(kv.mod_revision)
-                        deleted = event.type == event.DELETE
-                        self._owner_changed(self._key(kv.key), deleted, bytes(kv.value), revision)
-            except EtcdUnavailable:
-                failures += 1
-                await asyncio.sleep(min(0.05 * failures, 1.0))
+        async for events, _ in follow(self._client, self._owners_root, end, revision, "owners"):
+            for event in events:
+                kv = event.kv
+                deleted = event.type == event.DELETE
+                self._owner_changed(self._key(kv.key), deleted, bytes(kv.value), int(kv.mod_revision))
 
     def _owner_changed(self, key: InstanceKey, deleted: bool, owner: bytes, revision: int) -> None:
         events = self._events

@@ -121,6 +121,17 @@ async def counted(channel: grpc.aio.Channel, service: str, count: int) -> None:
             await asyncio.sleep(0.01)
 
 
+async def bound_across(channels: list[grpc.aio.Channel], everyone: set[str]) -> None:
+    """Wait until every instance in `everyone` has its stream held by one of these replicas."""
+    while True:
+        held: set[str] = set()
+        for channel in channels:
+            held |= await connected_on(channel)
+        if held == everyone:
+            return
+        await asyncio.sleep(0.1)
+
+
 def sdk(addresses: list[str]) -> RegistryClient:
     config = ClientConfig(
         registry_url=",".join(addresses),
@@ -153,10 +164,7 @@ async def test_sigkill_of_a_replica_moves_its_instances_without_marking_any_down
                 )
             everyone = {f"i{i}-{n}" for i in range(10) for n in range(30)}
             async with asyncio.timeout(30):
-                while (await connected_on(ca)) | (await connected_on(cb)) | (
-                    await connected_on(cc)
-                ) != everyone:
-                    await asyncio.sleep(0.1)
+                await bound_across([ca, cb, cc], everyone)
             on_a = await connected_on(ca)
             assert on_a, "round-robin put no stream on replica A"
             recorder = Recorder(cb)
@@ -165,8 +173,7 @@ async def test_sigkill_of_a_replica_moves_its_instances_without_marking_any_down
             a.kill()
             killed = time.monotonic()
             async with asyncio.timeout(10):
-                while (await connected_on(cb)) | (await connected_on(cc)) != everyone:
-                    await asyncio.sleep(0.1)
+                await bound_across([cb, cc], everyone)
                 moved = time.monotonic() - killed
                 while True:
                     found = await stub(cb).Lookup(pb.LookupRequest(service_name="fleet"))
@@ -353,18 +360,14 @@ async def test_a_replica_paused_past_its_lease_loses_its_instances_and_rejoins_w
                     )
             everyone = {f"p{i}-{n}" for i in range(3) for n in range(10)}
             async with asyncio.timeout(30):
-                while (await connected_on(ca)) | (await connected_on(cb)) | (
-                    await connected_on(cc)
-                ) != everyone:
-                    await asyncio.sleep(0.1)
+                await bound_across([ca, cb, cc], everyone)
             on_a = await connected_on(ca)
             assert on_a, "round-robin put no stream on replica A"
             recorder = Recorder(cb)
             a.proc.send_signal(signal.SIGSTOP)  # cut off from etcd and from its clients alike
             try:  # the SDK notices a replica that stopped acknowledging within ~5 s and moves
                 async with asyncio.timeout(30):
-                    while (await connected_on(cb)) | (await connected_on(cc)) != everyone:
-                        await asyncio.sleep(0.2)
+                    await bound_across([cb, cc], everyone)
             finally:
                 a.proc.send_signal(signal.SIGCONT)
             async with asyncio.timeout(10):
@@ -402,10 +405,7 @@ async def test_all_replicas_restarted_at_once_lose_no_registration_and_mark_nobo
         async with channel_to(again[0]) as c0, channel_to(again[1]) as c1, channel_to(again[2]) as c2:
             recorder = Recorder(c1)
             async with asyncio.timeout(20):
-                while (await connected_on(c0)) | (await connected_on(c1)) | (
-                    await connected_on(c2)
-                ) != everyone:
-                    await asyncio.sleep(0.2)
+                await bound_across([c0, c1, c2], everyone)
                 while True:
                     found = await stub(c2).Lookup(pb.LookupRequest(service_name="fleet"))
                     if {i.status for i in found.instances} == {HEALTHY}:
