@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -52,7 +53,9 @@ def etcd_flags(etcd: EtcdCluster, prefix: str, replica: str) -> tuple[str, ...]:
 
 
 @contextlib.contextmanager
-def replicas(etcd: EtcdCluster, root: Path, prefix: str, count: int) -> Iterator[list[tuple[object, str]]]:
+def replicas(
+    etcd: EtcdCluster, root: Path, prefix: str, count: int
+) -> Iterator[list[tuple[subprocess.Popen[bytes], str]]]:
     with contextlib.ExitStack() as stack:
         started = []
         for n in range(count):
@@ -94,8 +97,11 @@ async def propagation(a: str, b: str, count: int) -> list[float]:
             request.instance.service_name = "propagation"
             began = time.perf_counter()
             await writer.Register(request)
-            while not any(e.instance.instance_id == f"reg-{n}" for e in (await watch.read()).events):
-                pass
+            while True:
+                response = await watch.read()
+                assert isinstance(response, pb.WatchResponse)
+                if any(e.instance.instance_id == f"reg-{n}" for e in response.events):
+                    break
             times.append((time.perf_counter() - began) * 1000)
         watch.cancel()
         return times
@@ -140,7 +146,7 @@ def failover(etcd: EtcdCluster, root: Path, size: int) -> dict[str, float]:
         with generators(target, "registry", size, 1.0, 3600):
             time.sleep(2)
             before = health_counts(b)[2] + health_counts(c)[2]
-            proc_a.kill()  # type: ignore[attr-defined]
+            proc_a.kill()
             began = time.monotonic()
             worst = 0
             while True:
@@ -176,7 +182,7 @@ def main() -> None:
             single = measure(proc.pid, address, "registry", args.streams, 1.0, args.seconds)
             sqlite_register = asyncio.run(register_latencies(address, args.registrations))
         with replicas(etcd, root, "/bench", 2) as [(proc_a, a), (_, b)]:
-            clustered = measure(proc_a.pid, a, "registry", args.streams, 1.0, args.seconds)  # type: ignore[attr-defined]
+            clustered = measure(proc_a.pid, a, "registry", args.streams, 1.0, args.seconds)
             etcd_register = asyncio.run(register_latencies(a, args.registrations))
             spread = asyncio.run(propagation(a, b, args.registrations))
             events = asyncio.run(event_throughput(a, args.events))

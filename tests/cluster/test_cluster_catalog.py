@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import grpc
 
@@ -13,6 +14,10 @@ from registry.app import Registry
 from tests.conftest import StartRegistry
 from tests.helpers.heartbeats import Watch
 from tests.helpers.registry_api import register, stub
+
+
+def named(instance_id: str) -> Callable[[pb.WatchEvent], bool]:
+    return lambda event: event.instance.instance_id == instance_id
 
 
 async def replicas(start_registry: StartRegistry, endpoints: str, prefix: str, count: int) -> list[Registry]:
@@ -36,7 +41,7 @@ async def test_register_on_a_is_seen_by_lookup_on_b_and_watch_on_c_within_100ms(
         for n in range(100):
             sent = time.monotonic()
             response = await register(stub(ca), "orders", f"orders-{n}")
-            arrived, event = await watch.next(lambda e, n=n: e.instance.instance_id == f"orders-{n}")
+            arrived, event = await watch.next(named(f"orders-{n}"))
             delays.append(arrived - sent)
             assert event.type == pb.WATCH_EVENT_TYPE_ADDED
             assert event.revision == response.instance.mod_revision
@@ -58,7 +63,7 @@ async def test_a_watcher_resumes_on_another_replica_with_no_loss_and_no_repeat(
         for n in range(1, 4):
             await register(stub(cb), "orders", f"orders-{n}")
         for n in range(1, 4):
-            await watch.next(lambda e, n=n: e.instance.instance_id == f"orders-{n}")
+            await watch.next(named(f"orders-{n}"))
         last = watch.seen[-1].revision
         watch.stop()
         for n in range(4, 7):  # while the watcher is away
@@ -69,6 +74,7 @@ async def test_a_watcher_resumes_on_another_replica_with_no_loss_and_no_repeat(
         async with asyncio.timeout(5):
             while len(seen) < 3:
                 response = await resumed.read()
+                assert isinstance(response, pb.WatchResponse)
                 assert response.kind != pb.WATCH_RESPONSE_KIND_SNAPSHOT
                 seen.extend(response.events)
         resumed.cancel()

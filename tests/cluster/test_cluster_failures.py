@@ -235,6 +235,7 @@ async def test_without_quorum_writes_fail_clearly_reads_go_on_and_nothing_acknow
         await counted(cb, "orders", 5)
         watch = stub(cb).Watch(pb.WatchRequest(service_names=["orders"]))
         first = await watch.read()
+        assert isinstance(first, pb.WatchResponse)
         assert len(first.events) == 5
         stopped = etcd3.members[1:]
         for member in stopped:
@@ -247,7 +248,9 @@ async def test_without_quorum_writes_fail_clearly_reads_go_on_and_nothing_acknow
             found = await stub(cb).Lookup(pb.LookupRequest(service_name="orders"))
             assert len(found.instances) == 5  # the last known catalog
             fresh = stub(ca).Watch(pb.WatchRequest(service_names=["orders"]))
-            assert len((await fresh.read()).events) == 5
+            snapshot = await fresh.read()
+            assert isinstance(snapshot, pb.WatchResponse)
+            assert len(snapshot.events) == 5
             fresh.cancel()
         finally:
             for member in stopped:

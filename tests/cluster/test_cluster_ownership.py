@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-import pytest
 
 from registry.app import Registry
 from registry.core.model import HealthStatus
@@ -79,25 +78,3 @@ async def test_an_instance_whose_owner_left_is_judged_from_then_by_one_survivor(
     watched = b.catalog.watch(frozenset({"orders"}), 0)
     assert [i.status for i in watched.start.snapshot or ()] == [HealthStatus.DEAD]
     watched.close()
-
-
-async def test_a_fenced_replica_refuses_writes_and_streams(
-    start_registry: StartRegistry, etcd_endpoints: str, etcd_prefix: str
-) -> None:
-    (a,) = await replicas(start_registry, etcd_endpoints, etcd_prefix, 1)
-    assert a.cluster is not None
-    async with grpc.aio.insecure_channel(a.address) as ca:
-        await register(stub(ca), "orders", "o1", heartbeat_policy=policy(0.2, 2.0))
-        stream = BeatStream(ca)
-        await stream.bind("o1")
-        await stream.beat()
-        a.cluster.ownership._valid_until = 0.0  # what a pause past the lease TTL leaves behind
-        a.liveness.fenced()  # what the lease task does when it notices  # type: ignore[attr-defined]
-        error = await stream.error()
-        assert (error.code(), error_reason(error)) == (grpc.StatusCode.UNAVAILABLE, "REPLICA_FENCED")
-        with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await register(stub(ca), "orders", "o2")
-        assert (refused.value.code(), error_reason(refused.value)) == (
-            grpc.StatusCode.UNAVAILABLE,
-            "REPLICA_FENCED",
-        )
