@@ -157,8 +157,9 @@ async def test_sigkill_of_a_replica_moves_its_instances_without_marking_any_down
                             "127.0.0.1:9000",
                             instance_id=f"i{index}-{n}",
                             heartbeat_interval=1.0,
-                            heartbeat_timeout=10.0,
-                        )
+                            heartbeat_timeout=30.0,
+                            max_failures=10,  # 300 SDK instances share this test's one event loop:
+                        )  # a starved loop must not pass for a failover defect
                         for n in range(30)
                     )
                 )
