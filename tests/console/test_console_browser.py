@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import time
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -172,22 +173,30 @@ def test_the_graph_shows_a_relayed_call_its_analysis_and_the_blast_radius(
     assert {"undeclared", "observed"} <= set(observed[0])
     assert observed[1].startswith("1 command")
     assert "hard" in page.evaluate(f"() => {cy}.$id('orders->payments').classes()")
-    # The registry's analysis: orders -> catalog -> orders is a cycle; orders -> payments the
-    # longest chain of hard dependencies.
+    # The registry's analysis: orders -> catalog -> orders is a cycle, drawn as one; the critical
+    # path (the longest chain of hard dependencies) is drawn in bold.
     assert page.evaluate(f"() => {cy}.nodes('.cycle').map(n => n.id()).sort()") == ["catalog", "orders"]
-    assert page.evaluate(f"() => {cy}.$id('orders->payments').hasClass('critical')") is True
+    path = page.evaluate(
+        """async () => (await (await fetch('/api/graph', {headers: {Authorization: 'Bearer ' +
+            sessionStorage.getItem('registry-console-token')}})).json()).analysis.criticalPath"""
+    )
+    assert len(path) >= 2
+    assert path[-1] == "payments"  # every chain of hard dependencies here ends there
+    hops = [f"{a}->{b}" for a, b in pairwise(path)]
+    assert page.evaluate(f"(hops) => hops.every(h => {cy}.$id(h).hasClass('critical'))", hops) is True
     expect(page.locator("#graph-note")).to_contain_text("called but undeclared: catalog → payments")
+    screenshot(page, tmp_path, "console-graph")
     # A real click on the node where Cytoscape drew it shows who depends on payments.
     page.wait_for_timeout(300)  # the layout's first frame
     x, y = page.evaluate(f"() => {{ const p = {cy}.$id('payments').renderedPosition(); return [p.x, p.y]; }}")
     box = page.locator("#graph").bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + x, box["y"] + y)
-    expect(page.locator("#graph-note")).to_contain_text("blast radius of payments")
+    expect(page.locator("#graph-radius")).to_contain_text("blast radius of payments")
     radius = page.evaluate(f"() => {cy}.nodes('.radius').map(n => n.id())")
     assert {"catalog", "orders"} <= set(radius)
     assert "payments" not in radius
-    screenshot(page, tmp_path, "console-graph")
+    screenshot(page, tmp_path, "console-graph-blast-radius")
 
 
 def test_the_event_tail_shows_a_published_event_with_its_trace_id(
