@@ -18,7 +18,8 @@ console: install  ## The registry with its web console on http://127.0.0.1:8080/
 	$(VENV)/bin/registry serve --console-address 127.0.0.1:8080
 
 test: install tools browser jaeger-build check-generated lint typecheck  ## Everything CI checks, then the whole suite
-	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(PY) -m pytest
+	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(PY) -m pytest \
+		--cov=registry --cov=client --cov-report=term
 
 install: $(STAMP)
 
