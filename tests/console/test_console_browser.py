@@ -18,7 +18,15 @@ from playwright.sync_api import Page, expect
 
 from generated.registry.v1 import heartbeat_service_pb2 as hb
 from generated.registry.v1 import heartbeat_service_pb2_grpc as hb_grpc
-from tests.console.conftest import TRACE_URL, ConsoleRegistry, counts_of, mint, screenshot, sign_in
+from tests.console.conftest import (
+    TRACE_URL,
+    ConsoleRegistry,
+    counts_of,
+    mint,
+    open_service,
+    screenshot,
+    sign_in,
+)
 
 STATUSES = ("unknown", "healthy", "degraded", "critical", "dead", "draining")
 
@@ -104,8 +112,7 @@ def test_fleet_counts_match_the_api(fleet: ConsoleRegistry, page: Page, tmp_path
 def test_a_sigkilled_instance_turns_critical_on_the_page_within_a_second(
     fleet: ConsoleRegistry, page: Page, tmp_path: Path
 ) -> None:
-    sign_in(page, fleet.url)
-    page.click('#services tr[data-service="billing"]')
+    open_service(page, fleet.url, "billing")
     badge = page.locator('#instances tr[data-instance="billing-1"] .status')
     expect(badge).to_have_text("healthy")
     page.evaluate("window.__notReloaded = true")
@@ -122,8 +129,7 @@ def test_a_sigkilled_instance_turns_critical_on_the_page_within_a_second(
 def test_a_drain_from_the_page_reaches_the_instances_heartbeat_stream(
     fleet: ConsoleRegistry, page: Page, tmp_path: Path
 ) -> None:
-    sign_in(page, fleet.url)
-    page.click('#services tr[data-service="orders"]')
+    open_service(page, fleet.url, "orders")
     row = page.locator('#instances tr[data-instance="orders-2"]')
     row.locator('button[data-action="drain"]').click()
     expect(page.locator("#confirm")).to_be_visible()
@@ -142,8 +148,7 @@ def test_a_drain_from_the_page_reaches_the_instances_heartbeat_stream(
 
 
 def test_a_token_of_another_service_may_not_drain(fleet: ConsoleRegistry, page: Page) -> None:
-    sign_in(page, fleet.url, mint("payments", "discover"))
-    page.click('#services tr[data-service="orders"]')
+    open_service(page, fleet.url, "orders", mint("payments", "discover"))
     expect(
         page.locator('#instances tr[data-instance="orders-1"] button[data-action="drain"]')
     ).to_be_disabled()
