@@ -82,6 +82,8 @@ class Registry:
                 self_preservation_threshold=config.self_preservation_threshold,
                 self_preservation_window_seconds=config.self_preservation_window_seconds,
                 max_streams=config.max_heartbeat_streams,
+                max_streams_per_caller=config.max_heartbeat_streams_per_caller,
+                bind_timeout=config.heartbeat_bind_timeout,
                 stream_break_debounce=config.stream_break_debounce_ms / 1000,
             ),
             SystemClock(),
