@@ -21,7 +21,7 @@ class Reason(enum.StrEnum):
     """Every ErrorInfo reason the registry answers with. docs/api.md (and docs/security.md for the
     token reasons) list each one; tests/test_api_contract.py checks both ways.
 
-    Compatibility: before 0.2 RegistryService answered an unknown instance with reason
+    Compatibility: earlier builds of RegistryService answered an unknown instance with reason
     `NOT_FOUND` while HeartbeatService said `INSTANCE_NOT_FOUND`; both now say
     `INSTANCE_NOT_FOUND` (the status code, NOT_FOUND, is unchanged).
     """
@@ -49,6 +49,10 @@ class Reason(enum.StrEnum):
     SHUTTING_DOWN = "SHUTTING_DOWN"
     NO_HEALTHY_INSTANCE = "NO_HEALTHY_INSTANCE"
     EVENT_LOG_FAILED = "EVENT_LOG_FAILED"
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    REPLICA_FENCED = "REPLICA_FENCED"
+    REPLICA_BEHIND = "REPLICA_BEHIND"
+    WRITE_CONFLICT = "WRITE_CONFLICT"
     # UNAUTHENTICATED (docs/security.md)
     TOKEN_MISSING = "TOKEN_MISSING"
     TOKEN_MALFORMED = "TOKEN_MALFORMED"
@@ -86,8 +90,10 @@ class InvalidArgument(RegistryError):
     """A request field is malformed or out of bounds. `field` is its path, e.g.
     `instance.endpoints[0].port`."""
 
-    def __init__(self, field: str, description: str) -> None:
-        super().__init__(f"{field}: {description}", reason=Reason.INVALID_ARGUMENT, metadata={"field": field})
+    def __init__(self, field: str, description: str, *, limit: int | None = None) -> None:
+        """`limit`: the bound the field broke (a count, length or size), when there is one."""
+        metadata = {"field": field} if limit is None else {"field": field, "limit": str(limit)}
+        super().__init__(f"{field}: {description}", reason=Reason.INVALID_ARGUMENT, metadata=metadata)
         self.field = field
         self.description = description
 
