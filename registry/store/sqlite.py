@@ -225,3 +225,9 @@ def _instance_from_row(row: sqlite3.Row) -> Instance:
         create_revision=values["create_revision"],
         mod_revision=values["mod_revision"],
     )
+
+
+# The row shape doubles as the etcd backend's value format (registry/store/etcd.py): one encoding.
+INSTANCE_COLUMNS = _COLUMNS
+instance_to_row = _row_from_instance
+instance_from_row = _instance_from_row
