@@ -53,7 +53,7 @@ PHASE_TIMEOUT = 120.0
 
 
 class EchoInbox(ipb_grpc.InboxServiceServicer):
-    async def Deliver(self, request: ipb.DeliverRequest, context: Any) -> ipb.DeliverResponse:  # noqa: N802
+    async def Deliver(self, request: ipb.DeliverRequest, context: Any) -> ipb.DeliverResponse:
         return ipb.DeliverResponse(reply=epb.Reply(payload=request.envelope.payload))
 
 
@@ -71,7 +71,9 @@ async def serve_target() -> None:
 
 async def serve_proxy(target: str) -> None:
     """Forward the request bytes to the target's Deliver unchanged: no parsing, token or span."""
-    forward = grpc.aio.insecure_channel(target).unary_unary(DELIVER)
+    forward = grpc.aio.insecure_channel(target).unary_unary(
+        DELIVER, request_serializer=None, response_deserializer=None
+    )
 
     async def send(request: bytes, context: Any) -> bytes:
         response: bytes = await forward(request, timeout=context.time_remaining())
@@ -97,12 +99,13 @@ async def run_subscribers(address: str, count: int, events: int) -> None:
         calls = [stub.Subscribe(request) for _ in range(count)]
         for call in calls:
             first = await call.read()
+            assert isinstance(first, pb.SubscribeResponse)
             assert first.WhichOneof("kind") == "started"
         print("subscribers ready address=-", flush=True)
 
-        async def drain(call: Any) -> int:
+        async def drain(call: grpc.aio.UnaryStreamCall[pb.SubscribeRequest, pb.SubscribeResponse]) -> int:
             received = 0
-            while received < events and await call.read() is not grpc.aio.EOF:
+            while received < events and isinstance(await call.read(), pb.SubscribeResponse):
                 received += 1
             return received
 
@@ -135,7 +138,9 @@ async def send_latencies(registry: str, target: str, proxy: str, calls: int) -> 
         await register_target(registry_channel, target)
         inbox = ipb_grpc.InboxServiceStub(target_channel)
         relay = pb_grpc.RelayServiceStub(registry_channel)
-        bare = proxy_channel.unary_unary("/bench.Proxy/Send")
+        bare = proxy_channel.unary_unary(
+            "/bench.Proxy/Send", request_serializer=None, response_deserializer=None
+        )
         paths: list[Callable[[], Awaitable[Any]]] = [
             lambda: inbox.Deliver(deliver_request, timeout=10),
             lambda: relay.Send(send_request, timeout=10),

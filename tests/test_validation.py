@@ -11,7 +11,7 @@ from google.protobuf import duration_pb2
 
 from generated.registry.v1 import instance_pb2 as ipb
 from generated.registry.v1 import registry_service_pb2 as pb
-from registry.core.validation import LIMITS
+from registry.core.limits import LIMITS
 from tests.helpers.registry_api import Stub, bad_request_fields, endpoint, instance, register, stub
 
 

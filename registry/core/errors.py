@@ -21,7 +21,7 @@ class Reason(enum.StrEnum):
     """Every ErrorInfo reason the registry answers with. docs/api.md (and docs/security.md for the
     token reasons) list each one; tests/test_api_contract.py checks both ways.
 
-    Compatibility: before 0.2 RegistryService answered an unknown instance with reason
+    Compatibility: earlier builds of RegistryService answered an unknown instance with reason
     `NOT_FOUND` while HeartbeatService said `INSTANCE_NOT_FOUND`; both now say
     `INSTANCE_NOT_FOUND` (the status code, NOT_FOUND, is unchanged).
     """
@@ -44,6 +44,7 @@ class Reason(enum.StrEnum):
     TOO_MANY_SUBSCRIBERS = "TOO_MANY_SUBSCRIBERS"
     SUBSCRIBER_TOO_SLOW = "SUBSCRIBER_TOO_SLOW"
     PUBLISH_BACKLOG_FULL = "PUBLISH_BACKLOG_FULL"
+    TOO_MANY_CONSOLE_STREAMS = "TOO_MANY_CONSOLE_STREAMS"
     # UNAVAILABLE
     SHUTTING_DOWN = "SHUTTING_DOWN"
     NO_HEALTHY_INSTANCE = "NO_HEALTHY_INSTANCE"

@@ -97,7 +97,14 @@ class Watcher:
         """Unsubscribe. Idempotent."""
         self._hub.remove(self)
 
-    def _offer(self, change: Change, limit: int) -> bool:
+    # -- called by the hub ------------------------------------------------------------------------
+
+    @property
+    def backlog(self) -> int:
+        """Changes queued and not yet handed out."""
+        return len(self._queue)
+
+    def offer(self, change: Change, limit: int) -> bool:
         """Queue `change`; False (and nothing queued) when the queue is full."""
         if len(self._queue) >= limit:
             return False
@@ -105,7 +112,8 @@ class Watcher:
         self._ready.set()
         return True
 
-    def _end(self, error: RegistryError) -> None:
+    def end(self, error: RegistryError) -> None:
+        """End the watch: `batches` raises `error` next."""
         self._queue.clear()
         self._error = error
         self._ready.set()
@@ -188,7 +196,7 @@ class WatchHub:
         fell_behind = []
         for group in (watchers, self._all_services):
             for watcher in group or ():
-                if not watcher._offer(change, self._buffer):
+                if not watcher.offer(change, self._buffer):
                     fell_behind.append(watcher)
         for watcher in fell_behind:
             self._cut(watcher)
@@ -196,13 +204,13 @@ class WatchHub:
     def backlogs(self) -> list[int]:
         """Changes queued for each open watcher (its lag behind the catalog), for metrics."""
         watchers = set(self._all_services).union(*self._by_service.values())
-        return [len(w._queue) for w in watchers]
+        return [w.backlog for w in watchers]
 
     def _cut(self, watcher: Watcher) -> None:
         self.cut += 1
         at = watcher.revision
         self.remove(watcher)
-        watcher._end(
+        watcher.end(
             ResourceExhausted(
                 f"watcher fell behind at revision {at}; resume with after_revision={at}",
                 reason=Reason.WATCHER_FELL_BEHIND,
@@ -232,4 +240,4 @@ class WatchHub:
         watchers = {w for group in self._by_service.values() for w in group} | self._all_services
         for watcher in watchers:
             self.remove(watcher)
-            watcher._end(error)
+            watcher.end(error)

@@ -181,7 +181,8 @@ async def test_leeway_tolerates_small_clock_skew(start_registry: StartRegistry) 
 async def test_not_yet_valid_token_is_unauthenticated(
     api: Stub, claim: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    early = token(**{claim: int(time.time()) + 60})
+    early_claim: dict[str, Any] = {claim: int(time.time()) + 60}
+    early = token(**early_claim)
     error = await refused(list_services(api, early), UNAUTHENTICATED, "TOKEN_NOT_YET_VALID")
     assert_clean(error, early, caplog)
 
@@ -216,7 +217,8 @@ async def test_issuer_allow_list(start_registry: StartRegistry, caplog: pytest.L
 async def test_missing_required_claim_is_unauthenticated(
     api: Stub, claim: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    partial = token(**{claim: None})
+    dropped: dict[str, Any] = {claim: None}
+    partial = token(**dropped)
     error = await refused(list_services(api, partial), UNAUTHENTICATED, "TOKEN_CLAIM_MISSING")
     assert f"`{claim}` claim is required" in (error.details() or "")
     assert_clean(error, partial, caplog)
