@@ -86,8 +86,10 @@ class InvalidArgument(RegistryError):
     """A request field is malformed or out of bounds. `field` is its path, e.g.
     `instance.endpoints[0].port`."""
 
-    def __init__(self, field: str, description: str) -> None:
-        super().__init__(f"{field}: {description}", reason=Reason.INVALID_ARGUMENT, metadata={"field": field})
+    def __init__(self, field: str, description: str, *, limit: int | None = None) -> None:
+        """`limit`: the bound the field broke (a count, length or size), when there is one."""
+        metadata = {"field": field} if limit is None else {"field": field, "limit": str(limit)}
+        super().__init__(f"{field}: {description}", reason=Reason.INVALID_ARGUMENT, metadata=metadata)
         self.field = field
         self.description = description
 
