@@ -409,6 +409,10 @@ class TimedStore:
     async def put_instance(self, instance: Instance) -> None:
         await self._timed("put_instance", self._store.put_instance(instance))
 
+    async def put_instances(self, instances: Sequence[Instance]) -> None:
+        # One transaction of registrations (group commit): the same operation as a single put.
+        await self._timed("put_instance", self._store.put_instances(instances))
+
     async def delete_instance(self, key: InstanceKey) -> None:
         await self._timed("delete_instance", self._store.delete_instance(key))
 
