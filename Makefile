@@ -81,7 +81,7 @@ bench: install  ## Benchmarks (not part of the suite; several minutes)
 	$(PY) -m bench.relay
 	$(PY) -m bench.metrics
 
-jaeger-build:  ## Build Jaeger v2 once into ~/.cache (go install, ~12 min the first time) and link .tools/jaeger
+jaeger-build:  ## Build Jaeger v2 once into ~/.cache (go build, ~12 min the first time) and link .tools/jaeger
 	scripts/ensure-jaeger.sh
 
 jaeger: jaeger-build  ## Jaeger (in-memory) on 127.0.0.1: OTLP 4317/4318, query API 16686; Ctrl-C stops it
