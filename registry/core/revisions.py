@@ -3,7 +3,7 @@
 A hi-lo allocator: the counter starts at the store's revision ceiling (the highest revision that
 may have been handed out before), and the ceiling is raised a whole block ahead of use, so the
 counter itself is never written per change. A registration waits for a reservation when the block
-is used up (`exhausted`); a status change cannot wait, so the next reservation is asked for once
+is used up (`exhausted_by`); a status change cannot wait, so the next reservation is asked for once
 half of the block is used (`reservation_due`), far ahead of any realistic burst.
 """
 
@@ -31,10 +31,9 @@ class Revisions:
         self.current += 1
         return self.current
 
-    @property
-    def exhausted(self) -> bool:
-        """No reserved revision is left: reserve before handing out the next one."""
-        return self.current >= self.durable_ceiling
+    def exhausted_by(self, count: int) -> bool:
+        """Handing out `count` more would pass the reservation: reserve first."""
+        return self.current + count >= self.durable_ceiling
 
     @property
     def reservation_due(self) -> bool:

@@ -118,6 +118,11 @@ class SqliteStore(Store):
         async with self._write_lock:
             await conn.execute(_REPLACE_INSTANCE, _row_from_instance(instance))
 
+    async def put_instances(self, instances: Sequence[Instance]) -> None:
+        conn = self._open_connection()
+        async with self._write_lock, transaction(conn):
+            await conn.executemany(_REPLACE_INSTANCE, [_row_from_instance(i) for i in instances])
+
     async def delete_instance(self, key: InstanceKey) -> None:
         conn = self._open_connection()
         async with self._write_lock:
@@ -225,3 +230,9 @@ def _instance_from_row(row: sqlite3.Row) -> Instance:
         create_revision=values["create_revision"],
         mod_revision=values["mod_revision"],
     )
+
+
+# The row shape doubles as the etcd backend's value format (registry/store/etcd.py): one encoding.
+INSTANCE_COLUMNS = _COLUMNS
+instance_to_row = _row_from_instance
+instance_from_row = _instance_from_row
