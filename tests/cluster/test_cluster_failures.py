@@ -270,11 +270,12 @@ async def test_without_quorum_writes_fail_clearly_reads_go_on_and_nothing_acknow
                     break
                 except grpc.aio.AioRpcError:
                     await asyncio.sleep(0.2)
-        async with asyncio.timeout(20):  # rejoined: no longer stale
+        async with asyncio.timeout(20):  # B has rejoined (no longer stale) and has A's last write
             while True:
                 call = stub(cb).Lookup(pb.LookupRequest(service_name="orders"))
                 found = await call
-                if ("registry-catalog-stale", "true") not in tuple(await call.trailing_metadata() or ()):
+                stale = ("registry-catalog-stale", "true") in tuple(await call.trailing_metadata() or ())
+                if not stale and "after" in {i.instance_id for i in found.instances}:
                     break
                 await asyncio.sleep(0.2)
         watch.cancel()
