@@ -138,6 +138,12 @@ class Catalog:
     # ----------------------------------------------------------------- reads
 
     @property
+    def possibly_stale(self) -> bool:
+        """Whether reads may be behind the durable state (cluster mode, a replica cut off from
+        its store); never in single-node mode, where memory is the truth."""
+        return False
+
+    @property
     def revision(self) -> int:
         """The revision of the last change (or the start revision)."""
         return self._revision
