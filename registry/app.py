@@ -20,7 +20,7 @@ from registry.api.heartbeat_servicer import HeartbeatServicer
 from registry.api.inbox_client import InboxClient
 from registry.api.registry_servicer import RegistryServicer
 from registry.api.relay_servicer import TRACED_METHODS, RelayServicer
-from registry.auth.interceptor import build_interceptor
+from registry.auth.interceptor import AuthInterceptor, build_interceptor
 from registry.config import Config
 from registry.core.catalog import Catalog
 from registry.core.delivery import DeliverySigner
@@ -62,7 +62,9 @@ class Registry:
             ),
         )
         self.health = HealthServicer()
-        self.auth = build_interceptor(config)  # None when auth is off
+        # Keys are read or created in `start`, once the store has opened (and locked) the data
+        # directory: a registry that cannot start must leave no secret or key behind.
+        self.auth: AuthInterceptor | None = None  # None when auth is off
         self.telemetry = Telemetry(config.otlp_endpoint)
         self.events = EventBus(
             SqliteEventLog(config.db_path),
@@ -71,20 +73,13 @@ class Registry:
             subscriber_buffer=config.event_subscriber_buffer,
             max_subscribers=config.max_subscribers,
         )
-        self.signer = DeliverySigner.from_data_dir(config.data_dir)
         self.inbox = InboxClient(
             self.telemetry.tracer,
             max_channels=config.relay_max_channels,
             max_message_bytes=config.max_message_bytes,
         )
-        self.relay = Relay(
-            self.catalog,
-            self.inbox,
-            self.signer,
-            default_timeout=config.relay_timeout,
-            load_of=self.liveness.load,
-        )
-        self.catalog.add_listener(self.relay.on_change)
+        self.signer: DeliverySigner  # `start` reads or creates its key, once the store is open
+        self.relay: Relay
         self._lifecycle = LifecycleAnnouncer(self.events, time.time)
         self.catalog.add_listener(self._lifecycle.on_change)
         self._server: grpc.aio.Server | None = None
@@ -107,7 +102,21 @@ class Registry:
         ]
 
     async def start(self) -> None:
-        self._lifecycle.seed(await self.catalog.start())
+        self._lifecycle.seed(await self.catalog.start())  # opens and locks the store first
+        try:
+            self.auth = build_interceptor(self.config)
+            self.signer = DeliverySigner.from_data_dir(self.config.data_dir)
+        except BaseException:
+            await self.catalog.close()  # releases the database for the next attempt
+            raise
+        self.relay = Relay(
+            self.catalog,
+            self.inbox,
+            self.signer,
+            default_timeout=self.config.relay_timeout,
+            load_of=self.liveness.load,
+        )
+        self.catalog.add_listener(self.relay.on_change)
         await self.events.start()  # after the catalog: its store migrates the shared file
         self.liveness.start()
         services = self._services()

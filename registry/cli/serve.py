@@ -10,6 +10,8 @@ from typing import Any
 from registry import logs
 from registry.app import serve
 from registry.config import ConfigError, add_arguments, build_config
+from registry.core.delivery import SigningKeyError
+from registry.store.base import StoreOpenError
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -25,7 +27,12 @@ def _serve(args: argparse.Namespace) -> int:
         runner: Any = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a dependency where it exists
         runner = asyncio.run
-    runner(serve(config))
+    try:
+        runner(serve(config))
+    except (StoreOpenError, ConfigError, SigningKeyError) as error:
+        # One line naming the file and the cause; the operator needs no traceback for these.
+        print(f"registry serve: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

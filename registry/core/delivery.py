@@ -49,7 +49,10 @@ def _create_key_file(path: Path) -> None:
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    create_private_file(path, pem)
+    try:
+        create_private_file(path, pem)
+    except OSError as exc:
+        raise SigningKeyError(f"{path}: cannot create the relay signing key: {exc.strerror}") from None
 
 
 def _load_key_file(path: Path) -> ed25519.Ed25519PrivateKey:

@@ -10,10 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from registry.core.messages import Envelope
 from registry.core.model import Instance, InstanceKey
+
+
+class StoreOpenError(Exception):
+    """The store cannot be opened (locked by another process, not a database, unwritable). Its
+    text is one line naming the file and the cause, fit to show an operator as it is."""
+
+    def __init__(self, path: Path, cause: str) -> None:
+        super().__init__(f"{path}: {cause}")
+        self.path = path
+        self.cause = cause
 
 
 @dataclass(frozen=True, slots=True)
