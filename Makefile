@@ -37,9 +37,10 @@ check-generated: install tools  ## Fail when generated/ is stale or the protos b
 breaking: tools  ## Compare protos with a git ref (default: the previous commit)
 	scripts/check_breaking.sh $(BUF) $(or $(AGAINST),HEAD~1)
 
-lint: install
+lint: install  ## ruff, and the one-way layer contracts (import-linter, [tool.importlinter] in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -20,18 +20,21 @@ from registry.api.heartbeat_servicer import HeartbeatServicer
 from registry.api.inbox_client import InboxClient
 from registry.api.registry_servicer import RegistryServicer
 from registry.api.relay_servicer import TRACED_METHODS, RelayServicer
+from registry.auth.delivery_tokens import DeliverySigner
 from registry.auth.interceptor import AuthInterceptor, build_interceptor
 from registry.config import Config
 from registry.core.catalog import Catalog
-from registry.core.delivery import DeliverySigner
 from registry.core.events import EventBus
+from registry.core.graph import DependencyGraph
+from registry.core.graph_traffic import Traffic
 from registry.core.lifecycle import LifecycleAnnouncer
 from registry.core.liveness import Liveness, LivenessSettings
 from registry.core.relay import Relay
-from registry.server import ServiceBinding, build_server
+from registry.server import build_server
 from registry.store.sqlite import SqliteStore
 from registry.store.sqlite_events import SqliteEventLog
 from registry.telemetry import Telemetry, TracingInterceptor
+from registry.wire.binding import ServiceBinding
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,8 @@ class Registry:
             max_channels=config.relay_max_channels,
             max_message_bytes=config.max_message_bytes,
         )
+        self.traffic = Traffic()
+        self.graph = DependencyGraph(self.catalog.snapshot, self.traffic)
         self.signer: DeliverySigner  # `start` reads or creates its key, once the store is open
         self.relay: Relay
         self._lifecycle = LifecycleAnnouncer(self.events, time.time)
@@ -93,7 +98,11 @@ class Registry:
 
     def _services(self) -> list[ServiceBinding]:
         relay = RelayServicer(
-            self.relay, self.events, self.signer, max_payload_bytes=self.config.relay_max_payload_bytes
+            self.relay,
+            self.events,
+            self.signer,
+            max_payload_bytes=self.config.relay_max_payload_bytes,
+            traffic=self.traffic,
         )
         return [
             RegistryServicer(self.catalog).binding(),
@@ -115,6 +124,7 @@ class Registry:
             self.signer,
             default_timeout=self.config.relay_timeout,
             load_of=self.liveness.load,
+            traffic=self.traffic,
         )
         self.catalog.add_listener(self.relay.on_change)
         await self.events.start()  # after the catalog: its store migrates the shared file

@@ -6,8 +6,7 @@ which services reflection advertises (by descriptor name, never string literals)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -16,14 +15,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from registry.config import Config
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceBinding:
-    """One gRPC service to serve: its full name (from the descriptor) and how to add it."""
-
-    full_name: str
-    add: Callable[[grpc.aio.Server], None]
+from registry.wire.binding import ServiceBinding
 
 
 def channel_options(config: Config) -> list[tuple[str, Any]]:

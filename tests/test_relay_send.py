@@ -24,7 +24,7 @@ from generated.registry.v1 import registry_service_pb2 as rpb
 from generated.registry.v1 import registry_service_pb2_grpc as rpb_grpc
 from generated.registry.v1 import relay_service_pb2 as pb
 from registry.app import Registry
-from registry.core.delivery import KEY_FILE_NAME
+from registry.auth.delivery_tokens import KEY_FILE_NAME
 from registry.core.model import HealthStatus
 from tests.conftest import StartRegistry
 from tests.helpers.heartbeats import BeatStream

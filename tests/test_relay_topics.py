@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.core.delivery import KEY_FILE_NAME, DeliverySigner, SigningKeyError
+from registry.auth.delivery_tokens import KEY_FILE_NAME, DeliverySigner, SigningKeyError
 from registry.core.event_filter import EventFilter
 from registry.core.messages import Envelope, MessageType
 

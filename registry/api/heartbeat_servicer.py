@@ -28,7 +28,6 @@ from generated.registry.v1 import heartbeat_service_pb2 as pb
 from generated.registry.v1 import heartbeat_service_pb2_grpc as pb_grpc
 from generated.registry.v1 import instance_pb2 as ipb
 from registry.api.convert import duration_message, policy_message, timestamp_message
-from registry.api.errors import maps_domain_errors
 from registry.auth.identity import current_identity
 from registry.auth.policy import require_service
 from registry.core import paging, validation
@@ -45,7 +44,8 @@ from registry.core.liveness import (
     make_load,
 )
 from registry.core.model import HealthStatus
-from registry.server import ServiceBinding
+from registry.wire.binding import ServiceBinding
+from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

@@ -28,7 +28,7 @@ from registry.api.relay_convert import envelope_message, reply_from_proto
 from registry.core.errors import TargetError
 from registry.core.messages import Envelope, Reply
 from registry.core.model import InstanceKey
-from registry.core.relay import Target
+from registry.core.ports import Target
 from registry.telemetry import current_carrier
 
 log = logging.getLogger(__name__)

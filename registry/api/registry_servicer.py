@@ -19,14 +19,14 @@ import grpc
 from generated.registry.v1 import registry_service_pb2 as pb
 from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from registry.api import convert
-from registry.api.errors import maps_domain_errors
 from registry.auth import current_identity, require_service
 from registry.core import validation
 from registry.core.catalog import Catalog
 from registry.core.errors import InvalidArgument
 from registry.core.model import Change, Instance
 from registry.core.watch import WatchStart
-from registry.server import ServiceBinding
+from registry.wire.binding import ServiceBinding
+from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

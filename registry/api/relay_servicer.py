@@ -18,7 +18,6 @@ import grpc
 from generated.registry.v1 import relay_service_pb2 as pb
 from generated.registry.v1 import relay_service_pb2_grpc as pb_grpc
 from registry.api.convert import timestamp_message
-from registry.api.errors import maps_domain_errors
 from registry.api.relay_convert import (
     EventMessages,
     envelope_from_proto,
@@ -29,14 +28,16 @@ from registry.api.relay_convert import (
 from registry.auth.identity import LOCAL, Identity, current_identity
 from registry.auth.policy import require_publish, require_send, require_subscribe
 from registry.core import event_filter, messages, validation
-from registry.core.delivery import DeliverySigner
 from registry.core.errors import InvalidArgument
 from registry.core.event_filter import EventFilter
 from registry.core.events import EventBus, EventQuery
+from registry.core.graph_traffic import Traffic
 from registry.core.messages import MessageType, Stamp
+from registry.core.ports import DeliveryTokenSigner
 from registry.core.relay import Balancing, Relay
-from registry.server import ServiceBinding
 from registry.telemetry import current_carrier, current_trace_id
+from registry.wire.binding import ServiceBinding
+from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -77,9 +78,16 @@ def _filter(message: pb.EventFilter, identity: Identity) -> EventFilter:
 @maps_domain_errors
 class RelayServicer(pb_grpc.RelayServiceServicer):
     def __init__(
-        self, relay: Relay, bus: EventBus, signer: DeliverySigner, *, max_payload_bytes: int
+        self,
+        relay: Relay,
+        bus: EventBus,
+        signer: DeliveryTokenSigner,
+        *,
+        max_payload_bytes: int,
+        traffic: Traffic | None = None,
     ) -> None:
         self._relay = relay
+        self._traffic = traffic
         self._bus = bus
         self._signer = signer
         self._max_payload = max_payload_bytes
@@ -137,7 +145,9 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
     async def Subscribe(  # noqa: N802
         self, request: pb.SubscribeRequest, context: Context
     ) -> AsyncIterator[pb.SubscribeResponse]:
-        wanted = _filter(request.filter, current_identity())
+        identity = current_identity()
+        wanted = _filter(request.filter, identity)
+        subscriber = _source(identity, context)
         start = request.WhichOneof("start")
         subscription = await self._bus.subscribe(
             wanted,
@@ -150,6 +160,10 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
             )
             yield pb.SubscribeResponse(started=started, resume_after_sequence=subscription.start_after)
             async for delivery in subscription:
+                if self._traffic is not None:
+                    event = delivery.event
+                    age = time.time() - event.create_time
+                    self._traffic.record(event.source_service, subscriber, MessageType.EVENT, 0, age)
                 yield pb.SubscribeResponse(
                     event=self._events.message(delivery.event), resume_after_sequence=delivery.resume_after
                 )

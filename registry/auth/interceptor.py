@@ -25,12 +25,12 @@ import grpc
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 
-from registry.api.errors import abort
 from registry.auth.identity import ANONYMOUS, set_current_call
 from registry.auth.policy import METHOD_RULES, Rule, method_denial
 from registry.auth.verifier import Verifier
 from registry.config import Config, split_list
 from registry.core.errors import PermissionDenied, RegistryError, Unauthenticated
+from registry.wire.status import abort
 
 log = logging.getLogger(__name__)
 

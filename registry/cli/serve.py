@@ -9,9 +9,9 @@ from typing import Any
 
 from registry import logs
 from registry.app import serve
+from registry.auth.delivery_tokens import SigningKeyError
 from registry.config import ConfigError, add_arguments, build_config
-from registry.core.delivery import SigningKeyError
-from registry.store.base import StoreOpenError
+from registry.core.ports import StoreOpenError
 
 
 def _serve(args: argparse.Namespace) -> int:

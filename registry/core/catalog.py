@@ -46,8 +46,8 @@ from registry.core.model import (
     InstanceKey,
     Registration,
 )
+from registry.core.ports import Store
 from registry.core.watch import Watcher, WatchHub
-from registry.store.base import Store
 
 log = logging.getLogger(__name__)
 

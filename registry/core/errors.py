@@ -1,4 +1,4 @@
-"""Domain errors. The core raises these; `registry.api.errors` maps them to gRPC status codes,
+"""Domain errors. The core raises these; `registry.wire.status` maps them to gRPC status codes,
 and is the only place that does."""
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ from registry.core import paging, validation
 from registry.core.errors import InvalidArgument, ResourceExhausted, Unavailable
 from registry.core.event_filter import EventFilter
 from registry.core.messages import Envelope
+from registry.core.ports import EventLog
 from registry.core.subscription import LiveBuffer
-from registry.store.base import EventLog
 
 log = logging.getLogger(__name__)
 

@@ -72,6 +72,8 @@ class Endpoint:
 class Dependency:
     service_name: str
     kind: DependencyKind
+    version_constraint: str = ""
+    """Versions of the dependency the instance works with (registry.core.versions syntax); "" any."""
 
 
 @dataclass(frozen=True, slots=True)

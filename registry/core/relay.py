@@ -20,15 +20,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from registry.core.delivery import DeliverySigner
-from registry.core.errors import NotFound, TargetError, Unavailable
+from registry.core.errors import NotFound, RegistryError, TargetError, Unavailable
+from registry.core.graph_traffic import Traffic
 from registry.core.messages import Envelope, MessageType, Reply
 from registry.core.model import SERVING_STATUSES, Change, ChangeType, EndpointProtocol, Instance, InstanceKey
+from registry.core.ports import DeliveryTokenSigner, Forwarder, Target
 
 log = logging.getLogger(__name__)
 
+CODE_CANCELLED = 1
+CODE_UNKNOWN = 2
 CODE_DEADLINE_EXCEEDED = 4
+CODE_NOT_FOUND = 5
 CODE_UNAVAILABLE = 14
+_CODES: dict[type[RegistryError], int] = {NotFound: CODE_NOT_FOUND, Unavailable: CODE_UNAVAILABLE}
+"""Status codes of the relay's own refusals, as the graph counts them."""
 INBOX_ENDPOINT_NAME = "inbox"
 """Among several GRPC endpoints of an instance, the one with this name serves InboxService."""
 
@@ -38,15 +44,6 @@ class Balancing(enum.IntEnum):
 
     ROUND_ROBIN = 1
     LEAST_LOADED = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One instance's Inbox address."""
-
-    key: InstanceKey
-    host: str
-    port: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +68,6 @@ class LoadFigures(Protocol):
 
 
 LoadSource = Callable[[InstanceKey], LoadFigures | None]
-
-
-class Forwarder(Protocol):
-    """Delivers an envelope to one instance; raises TargetError with the target's status."""
-
-    async def deliver(self, target: Target, envelope: Envelope, token: str, time_left: float) -> Reply: ...
-
-    def forget(self, key: InstanceKey) -> None:
-        """Release whatever is held for an instance that left or moved."""
-        ...
 
 
 def _no_load(_: InstanceKey) -> None:
@@ -110,11 +97,12 @@ class Relay:
         self,
         catalog: InstanceSource,
         forwarder: Forwarder,
-        signer: DeliverySigner,
+        signer: DeliveryTokenSigner,
         *,
         default_timeout: float,
         load_of: LoadSource = _no_load,
         clock: Callable[[], float] = time.monotonic,
+        traffic: Traffic | None = None,
     ) -> None:
         self._catalog = catalog
         self._forwarder = forwarder
@@ -126,10 +114,32 @@ class Relay:
         """Round-robin position per target service; dropped when the service's last instance leaves."""
         self._in_flight: dict[InstanceKey, int] = {}
         """Deliveries the registry has open to each instance, fresher than any heartbeat."""
+        self._traffic = traffic
+        """Where each Send is counted as an observed edge of the dependency graph."""
 
     async def send(self, envelope: Envelope, balancing: Balancing, time_left: float | None) -> Delivered:
         """Deliver an accepted COMMAND or QUERY; `time_left` is what is left of the caller's
-        deadline (None: no deadline, so the default)."""
+        deadline (None: no deadline, so the default). Counted on its graph edge when it ends."""
+        if self._traffic is None:
+            return await self._send(envelope, balancing, time_left)
+        started = self._clock()
+        code = CODE_CANCELLED
+        try:
+            delivered = await self._send(envelope, balancing, time_left)
+            code = 0
+        except TargetError as error:
+            code = error.code
+            raise
+        except RegistryError as error:
+            code = _CODES.get(type(error), CODE_UNKNOWN)
+            raise
+        finally:
+            self._traffic.record(
+                envelope.source_service, envelope.target_service, envelope.type, code, self._clock() - started
+            )
+        return delivered
+
+    async def _send(self, envelope: Envelope, balancing: Balancing, time_left: float | None) -> Delivered:
         deadline = self._clock() + (self._default_timeout if time_left is None else time_left)
         service = envelope.target_service
         cursor = self._cursors.get(service, 0)

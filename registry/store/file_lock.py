@@ -18,7 +18,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from registry.store.base import StoreOpenError
+from registry.core.ports import StoreOpenError
 
 
 class DatabaseLock:
@@ -35,14 +35,16 @@ class DatabaseLock:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise StoreOpenError(self.path, _cause(exc)) from None
+            raise StoreOpenError(str(self.path), _cause(exc)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise StoreOpenError(self.path, "another registry process is using this database") from None
-            raise StoreOpenError(self.path, f"cannot lock it: {_cause(exc)}") from None
+                raise StoreOpenError(
+                    str(self.path), "another registry process is using this database"
+                ) from None
+            raise StoreOpenError(str(self.path), f"cannot lock it: {_cause(exc)}") from None
         self._fd = fd
 
     def release(self) -> None:

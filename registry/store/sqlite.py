@@ -37,7 +37,7 @@ from registry.core.model import (
     InstanceKey,
     Registration,
 )
-from registry.store.base import StoredState, StoreOpenError
+from registry.core.ports import Store, StoredState, StoreOpenError
 from registry.store.file_lock import DatabaseLock
 from registry.store.migrations import MigrationError, apply_migrations, known_migrations
 from registry.store.sqlite_connection import configure, transaction
@@ -85,7 +85,7 @@ _SELECT_CEILING = "SELECT value FROM meta WHERE key = 'revision_ceiling'"
 _RAISE_CEILING = "UPDATE meta SET value = max(value, ?) WHERE key = 'revision_ceiling'"
 
 
-class SqliteStore:
+class SqliteStore(Store):
     """`Store` backed by the SQLite file at `path`, created and migrated by `open()`.
 
     The folder must exist. The database is used by one registry process at a time (an exclusive
@@ -241,4 +241,4 @@ def open_error(path: Path, exc: BaseException) -> StoreOpenError:
         cause = "not a SQLite database, or truncated (file is not a database)"
     elif not os.access(path.parent, os.W_OK):
         cause = f"{cause} (its folder {path.parent} is not writable: SQLite creates -wal and -shm there)"
-    return StoreOpenError(path, cause)
+    return StoreOpenError(str(path), cause)

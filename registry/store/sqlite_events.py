@@ -23,7 +23,7 @@ from typing import Any
 import aiosqlite
 
 from registry.core.messages import Envelope, MessageType, Priority
-from registry.store.base import EventBounds
+from registry.core.ports import EventBounds, EventLog
 from registry.store.sqlite_connection import configure, transaction
 
 _COLUMNS = (
@@ -97,7 +97,7 @@ def _event(row: sqlite3.Row) -> Envelope:
     )
 
 
-class SqliteEventLog:
+class SqliteEventLog(EventLog):
     """`EventLog` in the SQLite file at `path`."""
 
     def __init__(self, path: str | Path) -> None:

@@ -26,7 +26,7 @@ from registry.core.model import (
     Instance,
     Registration,
 )
-from registry.store.base import StoredState
+from registry.core.ports import StoredState
 from registry.store.migrations import (
     Migration,
     MigrationError,

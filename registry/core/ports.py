@@ -1,19 +1,27 @@
-"""The storage interface the core depends on.
+"""The ports of the core: everything the domain needs from outside, defined here so that the
+dependency runs one way (api -> core -> ports <- store, as etcd puts it: "defined here to avoid
+circular dependency").
 
-The in-memory catalog is the read path; the store is the durable truth that rebuilds it at start.
-Registrations and removals are awaited (a registration acknowledged is a registration kept);
-status transitions and revision bookkeeping arrive in batches off the hot path, and never
-resurrect a removed instance.
+- `Store` and `EventLog`: the durable truth behind the in-memory catalog and the relay's event log,
+  implemented by the backends in `registry.store`. The in-memory catalog is the read path; the
+  store rebuilds it at start. Registrations and removals are awaited (a registration acknowledged
+  is a registration kept); status transitions and revision bookkeeping arrive in batches off the
+  hot path, and never resurrect a removed instance.
+- `DeliveryTokenSigner`: signs the token a relayed message carries to its target, implemented
+  beside the other crypto in `registry.auth.delivery_tokens`.
+- `Forwarder`: delivers an envelope to one instance over the wire, implemented by
+  `registry.api.inbox_client`.
+
+Nothing here imports grpc, SQL, crypto or the filesystem.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
-from registry.core.messages import Envelope
+from registry.core.messages import Envelope, Reply
 from registry.core.model import Instance, InstanceKey
 
 
@@ -21,7 +29,7 @@ class StoreOpenError(Exception):
     """The store cannot be opened (locked by another process, not a database, unwritable). Its
     text is one line naming the file and the cause, fit to show an operator as it is."""
 
-    def __init__(self, path: Path, cause: str) -> None:
+    def __init__(self, path: str, cause: str) -> None:
         super().__init__(f"{path}: {cause}")
         self.path = path
         self.cause = cause
@@ -100,4 +108,41 @@ class EventLog(Protocol):
 
     async def close(self) -> None:
         """Release the backend."""
+        ...
+
+
+class DeliveryTokenSigner(Protocol):
+    """Signs delivery tokens: how a target proves that a message came through the registry, and
+    from whom. `jwks` and `issuer` are what RelayService.GetDeliveryKeys publishes to targets."""
+
+    @property
+    def issuer(self) -> str: ...
+
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def jwks(self) -> str: ...
+
+    def sign(self, *, source: str, target: str, envelope_id: str, now: float | None = None) -> str:
+        """A compact JWS with `sub` the source service, `aud` the target, `eid` the envelope id."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One instance's Inbox address."""
+
+    key: InstanceKey
+    host: str
+    port: int
+
+
+class Forwarder(Protocol):
+    """Delivers an envelope to one instance; raises TargetError with the target's status."""
+
+    async def deliver(self, target: Target, envelope: Envelope, token: str, time_left: float) -> Reply: ...
+
+    def forget(self, key: InstanceKey) -> None:
+        """Release whatever is held for an instance that left or moved."""
         ...

@@ -10,6 +10,9 @@ The key is generated on first start in the data directory (`relay-signing-key.pe
 0600, created atomically and never overwritten) and reused afterwards, so targets that cache the
 JWKS keep working across restarts. A key file others can read is refused: whoever reads it can
 forge deliveries from any service.
+
+`DeliverySigner` implements the core's `DeliveryTokenSigner` port (`registry.core.ports`); it lives
+here, beside the other crypto (JWT verification, signing keys), so the core imports no crypto.
 """
 
 from __future__ import annotations
