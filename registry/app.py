@@ -23,6 +23,7 @@ from registry.api.relay_servicer import TRACED_METHODS, RelayServicer
 from registry.auth.delivery_tokens import DeliverySigner
 from registry.auth.interceptor import AuthInterceptor, build_interceptor
 from registry.config import Config
+from registry.core import paging
 from registry.core.catalog import Catalog
 from registry.core.events import EventBus
 from registry.core.graph import DependencyGraph
@@ -115,6 +116,7 @@ class Registry:
         try:
             self.auth = build_interceptor(self.config)
             self.signer = DeliverySigner.from_data_dir(self.config.data_dir)
+            paging.use_key(self.signer.derived_key("page tokens"))  # tokens survive a restart
         except BaseException:
             await self.catalog.close()  # releases the database for the next attempt
             raise

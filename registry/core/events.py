@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
@@ -42,6 +43,8 @@ REPLAY_PAGE = 256
 LIST_SCAN_LIMIT = 10_000
 """Stored events one ListEvents call examines at most, so a narrow filter costs bounded work."""
 _LIST_READ = 500
+_SEQUENCE = re.compile(r"[0-9]{1,18}", re.ASCII)
+"""A sequence in a page token: ASCII digits only, small enough for SQLite's 64-bit integers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +373,6 @@ def _resume_point(page_token: str, scope: str) -> int | None:
     position = paging.decode(page_token, scope, 1)
     if position is None:
         return None
-    if not position[0].isdigit():
+    if _SEQUENCE.fullmatch(position[0]) is None:
         raise InvalidArgument(paging.FIELD, "malformed page token")
     return int(position[0])
