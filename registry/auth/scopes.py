@@ -30,19 +30,20 @@ MAX_SCOPES = 64
 MAX_PATTERN_SEGMENTS = 16
 """Segments in a topic or topic pattern."""
 
-SERVICE_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-"""An RFC 1035 label, the rule Instance.service_name follows (instance.proto)."""
-_SEGMENT = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
+SERVICE_NAME = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?", re.ASCII)
+"""An RFC 1035 label, the rule Instance.service_name follows (instance.proto). Always used with
+`fullmatch`: a `$`-anchored `match` would let a trailing newline through."""
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,63}", re.ASCII)
 
 
 def is_service_name(value: str) -> bool:
-    return bool(SERVICE_NAME.match(value))
+    return SERVICE_NAME.fullmatch(value) is not None
 
 
 def _is_pattern(value: str) -> bool:
     segments = value.split(".")
     return len(segments) <= MAX_PATTERN_SEGMENTS and all(
-        s in ("*", "#") or _SEGMENT.match(s) for s in segments
+        s in ("*", "#") or _SEGMENT.fullmatch(s) is not None for s in segments
     )
 
 
