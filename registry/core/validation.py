@@ -32,6 +32,8 @@ class Limits:
     endpoints: int = 16
     endpoint_name_length: int = 63
     host_length: int = 253
+    zone_id_length: int = 32
+    """An IPv6 zone id (`fe80::1%eth0`): an interface name (Linux: at most 15) or index."""
     version_length: int = 64
     tags: int = 32
     tag_length: int = 63
@@ -83,6 +85,7 @@ _HOST_NAME = _pattern(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*\.?")
 _TAG = _pattern(rf"[A-Za-z0-9_.:/-]{{1,{LIMITS.tag_length}}}")
 _METADATA_KEY = _pattern(rf"[A-Za-z0-9_./-]{{1,{LIMITS.metadata_key_length}}}")
 _ZONE = _pattern(rf"[a-z0-9-]{{0,{LIMITS.zone_length}}}")
+_ZONE_ID = _pattern(rf"[A-Za-z0-9_.-]{{1,{LIMITS.zone_id_length}}}")
 
 
 def _shown(text: str) -> str:
@@ -126,11 +129,20 @@ def _host(host: str, field: str) -> None:
     if len(host) > LIMITS.host_length:
         raise InvalidArgument(field, f"at most {LIMITS.host_length} characters")
     literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if _HOST_NAME.fullmatch(host) is None:
-        try:
-            ipaddress.ip_address(literal)
-        except ValueError:
-            raise InvalidArgument(field, f"{_shown(host)} is neither a host name nor an IP address") from None
+    if _HOST_NAME.fullmatch(host) is not None:
+        return
+    address, percent, zone = literal.partition("%")
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        raise InvalidArgument(field, f"{_shown(host)} is neither a host name nor an IP address") from None
+    # `ipaddress` takes anything after '%' as an IPv6 zone id (escape sequences and NUL included);
+    # a zone is an interface name or index, so only those characters pass.
+    if percent and (parsed.version != 6 or _ZONE_ID.fullmatch(zone) is None):
+        raise InvalidArgument(
+            field,
+            f"{_shown(host)}: an IPv6 zone id is 1-{LIMITS.zone_id_length} characters of A-Z a-z 0-9 _ . -",
+        )
 
 
 def _endpoints(endpoints: Sequence[Endpoint], field: str) -> tuple[Endpoint, ...]:
