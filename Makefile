@@ -6,7 +6,7 @@ BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install tools generate check-generated lint typecheck format breaking bench demo clean
+.PHONY: run test install tools graph-tools generate check-generated lint typecheck format breaking bench demo clean
 
 run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 	$(VENV)/bin/registry serve
@@ -22,7 +22,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-tools: $(BUF)
+tools: $(BUF) graph-tools
+
+graph-tools:  ## Graphviz, Chromium, the Mermaid CLI and cytoscape.js for the graph export tests
+	scripts/install_graph_tools.sh
 
 $(BUF):
 	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import grpc
 
 from client.config import ClientConfig
+from client.errors import ConfigError
 
 KEEPALIVE_TIME_MS = 10_000
 """Ping interval on an idle registry connection; the server permits pings every 5 s or slower."""
@@ -89,17 +91,41 @@ def registry_channel_options(config: ClientConfig) -> list[tuple[str, Any]]:
     ]
 
 
+def _read(path: Path | None, setting: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"{setting}: cannot read {path}: {error.strerror}") from None
+
+
+def registry_credentials(config: ClientConfig) -> grpc.ChannelCredentials:
+    """TLS credentials for the registry: its CA (or the system roots), and this service's
+    certificate when the registry requires mutual TLS. Read at channel open, so a renewed client
+    certificate is picked up by the next client."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=_read(config.tls_ca_file, "tls_ca_file"),
+        private_key=_read(config.tls_key_file, "tls_key_file"),
+        certificate_chain=_read(config.tls_cert_file, "tls_cert_file"),
+    )
+
+
 def open_channel(
     target: str,
     *,
     tls: bool,
     options: Sequence[tuple[str, Any]],
     interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
+    credentials: grpc.ChannelCredentials | None = None,
 ) -> grpc.aio.Channel:
-    """A plaintext or TLS (system roots) aio channel with the given options and interceptors."""
+    """A plaintext or TLS aio channel (system roots unless `credentials` say otherwise)."""
     if tls:
         return grpc.aio.secure_channel(
-            target, grpc.ssl_channel_credentials(), options=list(options), interceptors=list(interceptors)
+            target,
+            credentials or grpc.ssl_channel_credentials(),
+            options=list(options),
+            interceptors=list(interceptors),
         )
     return grpc.aio.insecure_channel(target, options=list(options), interceptors=list(interceptors))
 
@@ -111,7 +137,13 @@ def open_registry_channel(
 ) -> grpc.aio.Channel:
     """The registry channel; `extra_options` override the SDK's settings of the same name."""
     options = dict(registry_channel_options(config))
+    if config.tls_server_name:
+        options["grpc.ssl_target_name_override"] = config.tls_server_name
     options.update(extra_options)
     return open_channel(
-        config.target, tls=config.tls, options=list(options.items()), interceptors=interceptors
+        config.target,
+        tls=config.tls,
+        options=list(options.items()),
+        interceptors=interceptors,
+        credentials=registry_credentials(config) if config.tls else None,
     )

@@ -12,6 +12,8 @@ Environment variables (all optional except a registry URL):
 | `REGISTRY_URL` | `host:port`, `grpc://host:port` (plaintext) or `grpcs://host:port` (TLS) |
 | `SERVICE_NAME` | this service's name (the JWT `sub`) |
 | `SERVICE_ID` | this instance's id; default `<hostname>-<pid>` |
+| `REGISTRY_CREDENTIALS_FILE` | this service's own credential (`registry credentials issue`): its key, |
+| | name, scopes and audience; the recommended way to authenticate |
 | `JWT_SECRET` | HS256 shared secret: the client mints its own short-lived tokens |
 | `REGISTRY_PRIVATE_KEY_FILE` | PEM private key (Ed25519, EC P-256 or RSA): mints tokens with it |
 | `REGISTRY_KEY_ID` | `kid` header for tokens signed with a private key |
@@ -20,6 +22,10 @@ Environment variables (all optional except a registry URL):
 | `REGISTRY_SCOPES` | space-separated scopes; default `discover send:* publish:# subscribe:#` |
 | `REGISTRY_TOKEN_TTL` | seconds a minted token lives; default 300 |
 | `REGISTRY_CALL_TIMEOUT` | deadline of every unary call in seconds; default 5 |
+| `REGISTRY_TLS_CA_FILE` | PEM CA that signed the registry's certificate (turns TLS on) |
+| `REGISTRY_TLS_CLIENT_CERT_FILE` | this service's certificate, for a registry that requires mTLS |
+| `REGISTRY_TLS_CLIENT_KEY_FILE` | the key of that certificate |
+| `REGISTRY_TLS_SERVER_NAME` | name the registry's certificate must carry, if not the URL's host |
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from client.credentials import Credential, load_credential
 from client.errors import ConfigError
 
 DEFAULT_SCOPES = ("discover", "send:*", "publish:#", "subscribe:#")
@@ -47,6 +54,7 @@ _ENV: dict[str, str] = {
     "registry_url": "REGISTRY_URL",
     "service_name": "SERVICE_NAME",
     "instance_id": "SERVICE_ID",
+    "credentials_file": "REGISTRY_CREDENTIALS_FILE",
     "jwt_secret": "JWT_SECRET",
     "private_key_file": "REGISTRY_PRIVATE_KEY_FILE",
     "key_id": "REGISTRY_KEY_ID",
@@ -55,6 +63,10 @@ _ENV: dict[str, str] = {
     "scopes": "REGISTRY_SCOPES",
     "token_ttl": "REGISTRY_TOKEN_TTL",
     "call_timeout": "REGISTRY_CALL_TIMEOUT",
+    "tls_ca_file": "REGISTRY_TLS_CA_FILE",
+    "tls_cert_file": "REGISTRY_TLS_CLIENT_CERT_FILE",
+    "tls_key_file": "REGISTRY_TLS_CLIENT_KEY_FILE",
+    "tls_server_name": "REGISTRY_TLS_SERVER_NAME",
 }
 
 
@@ -77,6 +89,7 @@ class ClientConfig:
     registry_url: str
     service_name: str = ""
     instance_id: str = ""
+    credentials_file: Path | None = None
     jwt_secret: str = field(default="", repr=False)
     private_key_file: Path | None = None
     key_id: str = ""
@@ -88,11 +101,30 @@ class ClientConfig:
     max_stream_age: float = 300.0
     backoff_base: float = 0.1
     backoff_cap: float = 5.0
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_server_name: str = ""
 
     def __post_init__(self) -> None:
         if not self.instance_id:
             object.__setattr__(self, "instance_id", default_instance_id())
+        if self.credentials_file is not None:
+            self._adopt(load_credential(self.credentials_file))
         validate(self)
+
+    def _adopt(self, credential: Credential) -> None:
+        """Take the service name, scopes and audience from the credential where none were given:
+        its key can sign for nothing else, so asking for more would only be refused."""
+        if self.service_name and self.service_name != credential.service:
+            raise ConfigError(
+                f"service_name: {self.service_name!r}, but the credential is for {credential.service!r}"
+            )
+        object.__setattr__(self, "service_name", credential.service)
+        if self.scopes == DEFAULT_SCOPES:
+            object.__setattr__(self, "scopes", credential.scopes)
+        if self.audience == "registry":
+            object.__setattr__(self, "audience", credential.audience)
 
     @property
     def target(self) -> str:
@@ -101,8 +133,10 @@ class ClientConfig:
 
     @property
     def tls(self) -> bool:
-        """True when the URL asks for TLS (`grpcs://` or `https://`)."""
-        return _split_url(self.registry_url)[0]
+        """True when the URL asks for TLS (`grpcs://` or `https://`) or a TLS file is given."""
+        return (
+            _split_url(self.registry_url)[0] or self.tls_ca_file is not None or self.tls_cert_file is not None
+        )
 
     @property
     def refresh_margin(self) -> float:
@@ -134,7 +168,7 @@ class ClientConfig:
 def _convert(name: str, raw: str) -> Any:
     if name == "scopes":
         return tuple(raw.split())
-    if name == "private_key_file":
+    if name in {"credentials_file", "private_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file"}:
         return Path(raw)
     if name in {"token_ttl", "call_timeout"}:
         try:
@@ -167,8 +201,10 @@ def validate(config: ClientConfig) -> None:
         "service_name: 1-63 lower-case letters, digits and '-', starting with a letter",
     )
     _require(bool(_INSTANCE_ID.match(config.instance_id)), "instance_id: 1-128 of [A-Za-z0-9._-]")
-    credentials = sum(bool(x) for x in (config.jwt_secret, config.private_key_file, config.token))
-    _require(credentials <= 1, "give one of jwt_secret, private_key_file or token")
+    credentials = sum(
+        bool(x) for x in (config.credentials_file, config.jwt_secret, config.private_key_file, config.token)
+    )
+    _require(credentials <= 1, "give one of credentials_file, jwt_secret, private_key_file or token")
     _require(
         bool(config.service_name) or not (config.jwt_secret or config.private_key_file),
         "service_name: required to mint tokens (it is their subject)",
@@ -179,3 +215,11 @@ def validate(config: ClientConfig) -> None:
     _require(0.001 <= config.backoff_base <= 60, "backoff_base: 0.001-60 seconds")
     _require(config.backoff_cap >= config.backoff_base, "backoff_cap: at least backoff_base")
     _require(bool(config.audience), "audience: must not be empty")
+    _require(
+        (config.tls_cert_file is None) == (config.tls_key_file is None),
+        "tls_cert_file and tls_key_file go together (mutual TLS)",
+    )
+    _require(
+        not config.tls or not config.registry_url.lower().startswith(("grpc://", "http://")),
+        "registry_url: grpc:// is plaintext, but TLS files are given; use grpcs:// or host:port",
+    )

@@ -347,6 +347,7 @@ class Registration:
                 continue
             if outcome is _Outcome.REREGISTER:
                 self._needs_register = True
+                self._set_status(HealthStatus.UNKNOWN)  # the registry lost us until we bind again
 
     async def _after_failure(self, error: RegistryClientError) -> None:
         self.stats.failures += 1

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from client.config import ClientConfig
+from client.credentials import load_credential
 from client.errors import ConfigError
 
 Clock = Callable[[], float]
@@ -126,9 +127,9 @@ class MintedTokens:
         return Token(value, float(expires), expires - self._margin)
 
 
-def _load_private_key(path: Path) -> tuple[SigningKey, str]:
+def _load_private_key(path: Path, pem: bytes | None = None) -> tuple[SigningKey, str]:
     try:
-        key = load_pem_private_key(path.read_bytes(), password=None)
+        key = load_pem_private_key(path.read_bytes() if pem is None else pem, password=None)
     except (OSError, ValueError, TypeError) as error:
         raise ConfigError(f"private_key_file: cannot load {path}: {error}") from None
     if isinstance(key, ed25519.Ed25519PrivateKey):
@@ -144,8 +145,14 @@ def token_source(config: ClientConfig, clock: Clock = time.time) -> TokenSource:
     """The token source the configuration asks for: minted from a secret or key, static, or none."""
     if config.token:
         return StaticToken(config.token)
-    if config.jwt_secret:
-        key: SigningKey = config.jwt_secret
+    key_id = config.key_id
+    key: SigningKey
+    if config.credentials_file is not None:
+        credential = load_credential(config.credentials_file)
+        key, algorithm = _load_private_key(config.credentials_file, credential.private_key)
+        key_id = credential.kid
+    elif config.jwt_secret:
+        key = config.jwt_secret
         algorithm = "HS256"
     elif config.private_key_file is not None:
         key, algorithm = _load_private_key(config.private_key_file)
@@ -159,6 +166,6 @@ def token_source(config: ClientConfig, clock: Clock = time.time) -> TokenSource:
         scopes=config.scopes,
         ttl=config.token_ttl,
         refresh_margin=config.refresh_margin,
-        key_id=config.key_id,
+        key_id=key_id,
         clock=clock,
     )

@@ -1,12 +1,14 @@
 """`make demo`: start a registry and the two example services, and print the flow with trace ids.
 
-1. a registry on a free loopback port, with JWT auth on and a fresh HS256 secret, on a temporary
-   store;
+1. a registry on a free loopback port, with JWT auth on, on a temporary store; each service gets
+   its own credential first (`registry credentials issue`): a key that can sign only for that
+   service and only the scopes it needs. The registry's master secret stays with the registry;
 2. `ai-agents` (async), which registers its Inbox and subscribes to `lead.*`;
 3. `crm` (sync), which creates leads: publishes `lead.created`, sends `analyze` to ai-agents, hears
    `ai.analysis_completed`.
 
-The services know only REGISTRY_URL and JWT_SECRET; nothing tells either where the other runs.
+The services know only REGISTRY_URL and REGISTRY_CREDENTIALS_FILE; nothing tells either where the
+other runs, and neither could speak for the other.
 At the end the demo checks that every line about a lead, from both services, carries the same
 trace id, then stops everything gracefully (SIGTERM). Exit status 0 means the whole flow worked.
 """
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import signal
 import subprocess
 import sys
@@ -76,29 +77,61 @@ class Child:
         return self.proc.wait(15)
 
 
+SCOPES = {
+    "ai-agents": ["discover", "subscribe:lead.*", "publish:ai.analysis_completed"],
+    "crm": ["discover", "publish:lead.created", "send:ai-agents", "subscribe:ai.*"],
+}
+"""What each service may do beyond its own instances: exactly what its part of the story needs."""
+
+
+def issue_credential(service: str, data: Path, env: dict[str, str]) -> Path:
+    """`registry credentials issue SERVICE --scope ...`: the service's own key, registered with the
+    registry's service keys; the returned file is all the service gets."""
+    out = data / f"{service}.credentials.json"
+    scopes = [arg for scope in SCOPES[service] for arg in ("--scope", scope)]
+    command = ["-m", "registry.cli.main", "credentials", "issue", service, "--out", str(out)]
+    subprocess.run(
+        [sys.executable, *command, *scopes, "--db-path", str(data / "registry.db")],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return out
+
+
 def main() -> int:
-    secret = secrets.token_urlsafe(32)
     base = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_", "SERVICE_", "JWT_"))}
-    with tempfile.TemporaryDirectory() as data:
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder)
+        credentials = {service: issue_credential(service, data, base) for service in SCOPES}
         registry = Child(
             "registry",
-            ["-m", "registry.cli.main", "serve", "--port", "0", "--db-path", str(Path(data) / "registry.db")],
-            {**base, "REGISTRY_AUTH_MODE": "jwt", "REGISTRY_JWT_SECRET": secret},
+            ["-m", "registry.cli.main", "serve", "--port", "0", "--db-path", str(data / "registry.db")],
+            {**base, "REGISTRY_AUTH_MODE": "jwt"},
             echo=False,
         )
         children = [registry]
         try:
             address = registry.wait_for(_SERVING).group(1)
-            print(f"[registry] serving on {address} (JWT auth on, HS256 secret shared with the services)")
-            service_env = {**base, "REGISTRY_URL": address, "JWT_SECRET": secret}
+            print(f"[registry] serving on {address} (JWT auth on, one key per service, bound to its scopes)")
+            service_env = {**base, "REGISTRY_URL": address}
             ai = Child(
                 "ai-agents",
                 ["-m", "examples.ai_agents_service"],
-                {**service_env, "SERVICE_NAME": "ai-agents", "SERVICE_ID": "ai-agents-1"},
+                {
+                    **service_env,
+                    "REGISTRY_CREDENTIALS_FILE": str(credentials["ai-agents"]),
+                    "SERVICE_ID": "ai-agents-1",
+                },
             )
             children.append(ai)
             ai.wait_for(re.compile("READY"))
-            crm = Child("crm", ["-m", "examples.crm_service", "2"], {**service_env, "SERVICE_NAME": "crm"})
+            crm = Child(
+                "crm",
+                ["-m", "examples.crm_service", "2"],
+                {**service_env, "REGISTRY_CREDENTIALS_FILE": str(credentials["crm"])},
+            )
             children.append(crm)
             crm.proc.wait(60)  # it creates its leads and leaves on its own
         finally:

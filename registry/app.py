@@ -11,6 +11,7 @@ import asyncio
 import logging
 import signal
 import time
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2
@@ -18,10 +19,11 @@ from grpc_health.v1._async import HealthServicer
 
 from registry.api.heartbeat_servicer import HeartbeatServicer
 from registry.api.inbox_client import InboxClient
-from registry.api.registry_servicer import RegistryServicer
+from registry.api.registry_servicer import REGISTRY_SERVICE_NAME, RegistryServicer
 from registry.api.relay_servicer import TRACED_METHODS, RelayServicer
 from registry.auth.delivery_tokens import DeliverySigner
 from registry.auth.interceptor import AuthInterceptor, build_interceptor
+from registry.clock import SystemClock
 from registry.config import Config
 from registry.core import paging
 from registry.core.catalog import Catalog
@@ -30,14 +32,28 @@ from registry.core.graph import DependencyGraph
 from registry.core.graph_traffic import Traffic
 from registry.core.lifecycle import LifecycleAnnouncer
 from registry.core.liveness import Liveness, LivenessSettings
+from registry.core.ports import Store
 from registry.core.relay import Relay
+from registry.metrics import MetricsExport, RegistryMetrics, RpcTimer, TimedStore
 from registry.server import build_server
 from registry.store.sqlite import SqliteStore
 from registry.store.sqlite_events import SqliteEventLog
 from registry.telemetry import Telemetry, TracingInterceptor
+from registry.tls import describe, server_certificates
 from registry.wire.binding import ServiceBinding
 
 log = logging.getLogger(__name__)
+
+
+def _metrics_export(config: Config) -> MetricsExport | None:
+    if config.metrics_port < 0 and not config.otlp_metrics_endpoint:
+        return None
+    return MetricsExport(
+        scrape_host=config.metrics_host,
+        scrape_port=config.metrics_port,
+        otlp_endpoint=config.otlp_metrics_endpoint,
+        otlp_interval=config.otlp_metrics_interval,
+    )
 
 
 class Registry:
@@ -45,7 +61,12 @@ class Registry:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.store = SqliteStore(config.db_path)
+        self.metrics_export = _metrics_export(config)  # None when metrics are off
+        store = SqliteStore(config.db_path)
+        if self.metrics_export is not None:
+            self.store: Store = TimedStore(store, self.metrics_export.store_write.record)
+        else:
+            self.store = store
         self.catalog = Catalog(
             self.store,
             history_limit=config.watch_history,
@@ -64,8 +85,10 @@ class Registry:
                 max_streams=config.max_heartbeat_streams,
                 stream_break_debounce=config.stream_break_debounce_ms / 1000,
             ),
+            SystemClock(),
         )
         self.health = HealthServicer()
+        self.certificates = server_certificates(config)  # None: plaintext
         # Keys are read or created in `start`, once the store has opened (and locked) the data
         # directory: a registry that cannot start must leave no secret or key behind.
         self.auth: AuthInterceptor | None = None  # None when auth is off
@@ -88,6 +111,16 @@ class Registry:
         self.relay: Relay
         self._lifecycle = LifecycleAnnouncer(self.events, time.time)
         self.catalog.add_listener(self._lifecycle.on_change)
+        self.metrics: RegistryMetrics | None = None
+        if self.metrics_export is not None:
+            self.metrics = RegistryMetrics(
+                self.metrics_export,
+                catalog=self.catalog,
+                liveness=self.liveness,
+                events=self.events,
+                traffic=self.traffic,
+                refusals=lambda: self.auth.refusals if self.auth is not None else {},
+            )
         self._server: grpc.aio.Server | None = None
         self._stopped = False
         self.port = 0
@@ -106,7 +139,7 @@ class Registry:
             traffic=self.traffic,
         )
         return [
-            RegistryServicer(self.catalog).binding(),
+            RegistryServicer(self.catalog, self.graph).binding(),
             HeartbeatServicer(self.liveness).binding(),
             relay.binding(),
         ]
@@ -135,16 +168,26 @@ class Registry:
         tracing = TracingInterceptor(
             self.telemetry.tracer, TRACED_METHODS, recording=self.telemetry.recording
         )
-        interceptors = [tracing, self.auth] if self.auth is not None else [tracing]
+        interceptors: list[Any] = [tracing]
+        if self.auth is not None:
+            interceptors.append(self.auth)
+        if self.metrics is not None:
+            interceptors.append(RpcTimer(self.metrics.rpc_duration.record, REGISTRY_SERVICE_NAME))
         self._server = build_server(self.config, services, self.health, interceptors)
-        self.port = self._server.add_insecure_port(self.config.address)
+        if self.certificates is None:
+            self.port = self._server.add_insecure_port(self.config.address)
+        else:
+            self.port = self._server.add_secure_port(self.config.address, self.certificates.credentials())
         await self._server.start()
         for name in ["", *(s.full_name for s in services)]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if self.metrics_export is not None:
+            await self.metrics_export.start()
         log.info(
             "registry serving",
             extra={
                 "address": self.address,
+                "transport": describe(self.config, self.certificates),
                 "db": str(self.config.db_path),
                 "revision": self.catalog.revision,
             },
@@ -167,6 +210,8 @@ class Registry:
         await self.events.close()
         await self.catalog.close()
         await asyncio.to_thread(self.telemetry.shutdown)  # flushes spans; blocking, bounded by its timeout
+        if self.metrics_export is not None:
+            await self.metrics_export.stop()
         log.info("registry stopped")
 
 

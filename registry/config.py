@@ -85,6 +85,13 @@ class Config:
     jwks_file: str = dataclasses.field(
         default="", metadata={"help": "JWKS file of EdDSA/ES256/RS256 public keys, reloaded on change"}
     )
+    service_keys_file: str = dataclasses.field(
+        default="",
+        metadata={
+            "help": "JWKS of per-service keys bound to a subject and scopes (registry credentials); "
+            "default DATA_DIR/service-keys.json"
+        },
+    )
     jwks_reload_seconds: float = dataclasses.field(
         default=1.0, metadata={"help": "at most this often the JWKS file is checked for changes"}
     )
@@ -100,7 +107,19 @@ class Config:
         metadata={"help": "comma-separated groups callable without a token: health, reflection"},
     )
     insecure: bool = dataclasses.field(
-        default=False, metadata={"help": "allow auth_mode=off on a non-loopback address"}
+        default=False,
+        metadata={"help": "allow auth_mode=off, or JWT auth without TLS, on a non-loopback address"},
+    )
+    # TLS (docs/security.md, "Transport security")
+    tls_cert_file: str = dataclasses.field(
+        default="", metadata={"help": "PEM certificate chain to serve TLS with (needs tls_key_file)"}
+    )
+    tls_key_file: str = dataclasses.field(default="", metadata={"help": "PEM private key of tls_cert_file"})
+    tls_client_ca_file: str = dataclasses.field(
+        default="", metadata={"help": "PEM CA(s); clients must present a certificate it signed (mutual TLS)"}
+    )
+    tls_reload_seconds: float = dataclasses.field(
+        default=1.0, metadata={"help": "at most this often the TLS files are checked for changes"}
     )
     # Relay and events (docs/relay.md)
     otlp_endpoint: str = dataclasses.field(
@@ -125,6 +144,19 @@ class Config:
         default=1_024, metadata={"help": "events queued per subscriber before it is cut"}
     )
     max_subscribers: int = dataclasses.field(default=10_000, metadata={"help": "open Subscribe streams"})
+    # Metrics (docs/operations.md#metrics)
+    metrics_port: int = dataclasses.field(
+        default=-1, metadata={"help": "Prometheus scrape port; -1 off (default), 0 picks a free one"}
+    )
+    metrics_host: str = dataclasses.field(
+        default="127.0.0.1", metadata={"help": "address of the scrape endpoint (loopback by default)"}
+    )
+    otlp_metrics_endpoint: str = dataclasses.field(
+        default="", metadata={"help": "OTLP gRPC endpoint to push metrics to (host:4317); off when empty"}
+    )
+    otlp_metrics_interval: float = dataclasses.field(
+        default=15.0, metadata={"help": "seconds between OTLP metric pushes, 1-3600"}
+    )
 
     @property
     def data_dir(self) -> Path:
@@ -202,6 +234,8 @@ def _require(condition: bool, message: str) -> None:
 
 def validate(config: Config) -> None:
     _require(0 <= config.port <= 65535, "port must be 0-65535")
+    _require(-1 <= config.metrics_port <= 65535, "metrics_port must be -1 (off) or 0-65535")
+    _require(1 <= config.otlp_metrics_interval <= 3600, "otlp_metrics_interval must be 1-3600 seconds")
     _require(config.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "log_level is unknown")
     _require(config.log_format in {"text", "json"}, "log_format must be text or json")
     _require(config.grace_seconds >= 0, "grace_seconds must be >= 0")
@@ -225,6 +259,20 @@ def validate(config: Config) -> None:
         config.auth_mode != "off" or config.binds_loopback or config.insecure,
         f"refusing to serve {config.host} with auth_mode=off: anyone on the network could register as "
         "any service; bind a loopback address, enable auth, or pass --insecure",
+    )
+    _require(
+        bool(config.tls_cert_file) == bool(config.tls_key_file), "tls_cert_file and tls_key_file go together"
+    )
+    _require(
+        not config.tls_client_ca_file or bool(config.tls_cert_file),
+        "tls_client_ca_file (mutual TLS) needs tls_cert_file and tls_key_file",
+    )
+    _require(0 < config.tls_reload_seconds <= 3600, "tls_reload_seconds must be in (0, 3600]")
+    _require(
+        config.auth_mode != "jwt" or bool(config.tls_cert_file) or config.binds_loopback or config.insecure,
+        f"refusing to serve JWT auth in plaintext on {config.host}: tokens would cross the network "
+        "readable by anyone on the path; give --tls-cert-file and --tls-key-file, bind a loopback "
+        "address, or pass --insecure",
     )
     _require(
         not config.jwt_secret or len(config.jwt_secret.encode()) >= 32,

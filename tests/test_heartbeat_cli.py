@@ -34,9 +34,9 @@ async def test_status_shows_each_instance_and_the_summary(
     registry: Registry, channel: grpc.aio.Channel
 ) -> None:
     api = stub(channel)
-    await register(api, "orders", "orders-1", heartbeat_policy=policy(1, 10))
-    await register(api, "orders", "orders-2", heartbeat_policy=policy(1, 10))
-    await register(api, "payments", "payments-1", heartbeat_policy=policy(1, 10))
+    await register(api, "orders", "orders-1", heartbeat_policy=policy(30, 120))
+    await register(api, "orders", "orders-2", heartbeat_policy=policy(30, 120))
+    await register(api, "payments", "payments-1", heartbeat_policy=policy(30, 120))
     stream = await bound_stream(channel, "orders-1")
     await stream.beat(rtt_ms=4)
 

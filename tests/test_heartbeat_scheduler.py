@@ -17,7 +17,7 @@ async def _run(scheduler: DeadlineScheduler[str], seconds: float) -> None:
 async def test_keys_fire_once_in_deadline_order_and_not_before_their_deadline() -> None:
     fired: list[tuple[str, float, float]] = []
     scheduler: DeadlineScheduler[str] = DeadlineScheduler(
-        lambda key, now: fired.append((key, now, time.monotonic()))
+        lambda key, now: fired.append((key, now, time.monotonic())), time.monotonic
     )
     start = time.monotonic()
     due = {"c": start + 0.06, "a": start + 0.02, "b": start + 0.04}
@@ -31,7 +31,7 @@ async def test_keys_fire_once_in_deadline_order_and_not_before_their_deadline() 
 
 async def test_rescheduling_replaces_and_cancel_removes() -> None:
     fired: list[str] = []
-    scheduler: DeadlineScheduler[str] = DeadlineScheduler(lambda key, _now: fired.append(key))
+    scheduler: DeadlineScheduler[str] = DeadlineScheduler(lambda key, _now: fired.append(key), time.monotonic)
     now = time.monotonic()
     scheduler.schedule("later", now + 0.01)
     scheduler.schedule("later", now + 0.05)  # replaces the earlier deadline
@@ -57,7 +57,7 @@ async def test_a_callback_may_reschedule_its_own_key_and_a_failing_one_does_not_
         if fired.count("tick") < 3:
             scheduler.schedule("tick", now + 0.01)
 
-    scheduler: DeadlineScheduler[str] = DeadlineScheduler(fire)
+    scheduler: DeadlineScheduler[str] = DeadlineScheduler(fire, time.monotonic)
     now = time.monotonic()
     scheduler.schedule("boom", now)
     scheduler.schedule("tick", now + 0.01)
@@ -66,7 +66,7 @@ async def test_a_callback_may_reschedule_its_own_key_and_a_failing_one_does_not_
 
 
 def test_stale_entries_never_outgrow_the_live_ones() -> None:
-    scheduler: DeadlineScheduler[int] = DeadlineScheduler(lambda _key, _now: None)
+    scheduler: DeadlineScheduler[int] = DeadlineScheduler(lambda _key, _now: None, time.monotonic)
     for round_ in range(100):
         for key in range(100):
             scheduler.schedule(key, 1000.0 + round_)

@@ -13,7 +13,7 @@ from generated.registry.v1 import registry_service_pb2 as pb
 from registry.app import Registry
 from registry.core import model
 from tests.conftest import StartRegistry
-from tests.helpers.registry_api import Stub, endpoint, error_reason, instance, register, stub
+from tests.helpers.registry_api import Stub, endpoint, error_info, error_reason, instance, register, stub
 
 
 async def _revision(api: Stub) -> int:
@@ -140,7 +140,8 @@ async def test_unknown_instance_is_not_found(channel: grpc.aio.Channel, method: 
         await getattr(api, method)(request_type(service_name="orders", instance_id="orders-2"))
 
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
-    assert error_reason(error.value) == "NOT_FOUND"
+    assert error_reason(error.value) == "INSTANCE_NOT_FOUND"
+    assert dict(error_info(error.value).metadata) == {"service": "orders", "instance": "orders-2"}
 
 
 async def test_concurrent_registrations_are_all_kept_with_unique_revisions(channel: grpc.aio.Channel) -> None:
@@ -170,6 +171,7 @@ async def test_instance_limit_is_enforced(start_registry: StartRegistry) -> None
 
     assert full.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert error_reason(full.value) == "TOO_MANY_INSTANCES"
+    assert error_info(full.value).metadata["limit"] == "2"
     assert not updated.created
 
 

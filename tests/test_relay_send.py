@@ -28,7 +28,7 @@ from registry.auth.delivery_tokens import KEY_FILE_NAME
 from registry.core.model import HealthStatus
 from tests.conftest import StartRegistry
 from tests.helpers.heartbeats import BeatStream
-from tests.helpers.registry_api import bad_request_fields, error_reason
+from tests.helpers.registry_api import bad_request_fields, error_info, error_reason
 from tests.helpers.relay_api import COMMAND, QUERY, Targets, relay_stub, reply_of, send_request, targets_for
 
 
@@ -239,6 +239,7 @@ async def test_no_serving_instance_is_unavailable(
         "service 'orders' has 2 registered instance(s) but none is serving with a GRPC endpoint"
     )
     assert error_reason(caught.value) == "NO_HEALTHY_INSTANCE"
+    assert error_info(caught.value).metadata["service"] == "orders"
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 """AI agents service: `python -m examples.ai_agents_service`.
 
-Configured like any service of the integration guides: REGISTRY_URL, SERVICE_NAME, SERVICE_ID,
-JWT_SECRET in the environment. It never learns where the CRM runs: commands reach its Inbox through
-the registry, and it announces results as events on the registry.
+Configured like any service of the integration guides: REGISTRY_URL, SERVICE_ID and
+REGISTRY_CREDENTIALS_FILE (its own key) in the environment. It never learns where the CRM runs:
+commands reach its Inbox through the registry, and it announces results as events on the registry.
 
 - `@inbox.event("lead.*")`: notes every new lead;
 - `@inbox.command("analyze")`: scores the lead, publishes `ai.analysis_completed`, replies the score.

@@ -10,7 +10,8 @@ the SDK runs on a background thread, the code below just calls it. For each new 
 
 All three happen inside one span, so every line printed for a lead, here and in ai-agents, carries
 the same trace id: the SDK propagates the context through the registry. Configuration comes from
-REGISTRY_URL, SERVICE_NAME, SERVICE_ID and JWT_SECRET, as the integration guides set them.
+REGISTRY_URL, SERVICE_ID and REGISTRY_CREDENTIALS_FILE (its own key; or SERVICE_NAME and
+JWT_SECRET, as the integration guides set them).
 """
 
 from __future__ import annotations

@@ -98,6 +98,7 @@ def registration(message: ipb.Instance, field: str = "instance") -> Registration
             Dependency(
                 d.service_name,
                 _member(_KINDS, d.kind, f"{field}.dependencies[{i}].kind", "DEPENDENCY_KIND"),
+                d.version_constraint,
             )
             for i, d in enumerate(message.dependencies)
         ),
@@ -174,7 +175,11 @@ def instance_message(instance: Instance) -> ipb.Instance:
         zone=registration.zone,
         weight=registration.weight,
         dependencies=[
-            ipb.Dependency(service_name=d.service_name, kind=cast(ipb.DependencyKind.ValueType, d.kind))
+            ipb.Dependency(
+                service_name=d.service_name,
+                kind=cast(ipb.DependencyKind.ValueType, d.kind),
+                version_constraint=d.version_constraint,
+            )
             for d in registration.dependencies
         ],
         heartbeat_policy=policy_message(registration.heartbeat_policy),

@@ -6,7 +6,7 @@ every write goes through `_Stream.send`, which serialises acks and directives on
 allows one write in flight per call). A stream is ended from outside (take-over, removal) by
 cancelling its handler task with the error recorded first, so the handler can tell that from a
 client that went away, which grpc reports either as the end of the request iterator (SIGKILL:
-no exception) or as a cancellation. Any end without a goodbye releases the lease as broken,
+no exception) or as a cancellation. Any end without a goodbye releases the binding as broken,
 from the handler's `finally` and from the call's done-callback, whichever comes first.
 
 Nothing is logged or traced per beat.
@@ -33,11 +33,11 @@ from registry.auth.policy import require_service
 from registry.core import paging, validation
 from registry.core.errors import InvalidArgument, NotFound, RegistryError
 from registry.core.liveness import (
+    Binding,
     Directive,
     DirectiveType,
     GoodbyeReason,
     InstanceHealth,
-    Lease,
     Liveness,
     Load,
     StatusCounts,
@@ -49,7 +49,6 @@ from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
-MAX_DRAIN_REASON = 256
 _NANOS = 1_000_000_000
 _GOODBYES = {int(member): member for member in GoodbyeReason}
 _REREGISTER = Directive(DirectiveType.REREGISTER, "the instance is not registered; register again, then bind")
@@ -196,25 +195,25 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
         validation.instance_id(bind.instance_id, "bind.instance_id")
         require_service(current_identity(), bind.service_name)
         try:
-            lease = self._liveness.bind(
+            binding = self._liveness.bind(
                 (bind.service_name, bind.instance_id), stream, take_over=bind.take_over
             )
         except NotFound:
             await stream.send(_directive(_REREGISTER))
             raise
         # grpc-stubs types the callback as a class; any callable taking the context will do.
-        context.add_done_callback(cast("grpc.aio.DoneCallback[Any, Any]", lambda _: lease.release()))
+        context.add_done_callback(cast("grpc.aio.DoneCallback[Any, Any]", lambda _: binding.release()))
         try:
-            bound = pb.HeartbeatBound(policy=policy_message(lease.policy), status=_status(lease.status))
+            bound = pb.HeartbeatBound(policy=policy_message(binding.policy), status=_status(binding.status))
             await stream.send(pb.HeartbeatResponse(bound=bound))
-            if lease.drain_reason is not None:
-                await stream.send(_directive(Directive(DirectiveType.DRAIN, lease.drain_reason)))
-            await self._beats(stream, requests, lease)
+            if binding.drain_reason is not None:
+                await stream.send(_directive(Directive(DirectiveType.DRAIN, binding.drain_reason)))
+            await self._beats(stream, requests, binding)
         finally:
-            lease.release()
+            binding.release()
 
     @staticmethod
-    async def _beats(stream: _Stream, requests: AsyncIterator[pb.HeartbeatRequest], lease: Lease) -> None:
+    async def _beats(stream: _Stream, requests: AsyncIterator[pb.HeartbeatRequest], binding: Binding) -> None:
         async for request in requests:
             kind = request.WhichOneof("kind")
             if kind == "beat":
@@ -224,12 +223,12 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
                 if beat.HasField("load"):
                     load = make_load(beat.load.in_flight, beat.load.cpu, beat.load.gauges)
                 sent = beat.send_time.ToNanoseconds() / 1e9 if beat.HasField("send_time") else None
-                await stream.send(_ack(beat.sequence, lease.beat(beat.sequence, rtt, load, sent)))
+                await stream.send(_ack(beat.sequence, binding.beat(beat.sequence, rtt, load, sent)))
             elif kind == "goodbye":
                 reason = _GOODBYES.get(request.goodbye.reason)
                 if reason is None:
                     raise InvalidArgument("goodbye.reason", "required: DRAIN or STOP")
-                lease.goodbye(reason)
+                binding.goodbye(reason)
                 return
             else:
                 raise InvalidArgument("bind", "the stream is already bound; send beats or a goodbye")
@@ -275,6 +274,5 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
     ) -> pb.DrainInstanceResponse:
         key = validation.instance_key(request.service_name, request.instance_id)
         require_service(current_identity(), request.service_name)
-        if len(request.reason) > MAX_DRAIN_REASON:
-            raise InvalidArgument("reason", f"at most {MAX_DRAIN_REASON} characters")
+        validation.drain_reason(request.reason)
         return pb.DrainInstanceResponse(directive_sent=self._liveness.drain(key, request.reason))

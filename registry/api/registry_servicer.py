@@ -18,11 +18,13 @@ import grpc
 
 from generated.registry.v1 import registry_service_pb2 as pb
 from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
-from registry.api import convert
+from registry.api import convert, graph_convert
 from registry.auth import current_identity, require_service
 from registry.core import validation
 from registry.core.catalog import Catalog
 from registry.core.errors import InvalidArgument
+from registry.core.graph import DependencyGraph
+from registry.core.limits import LIMITS
 from registry.core.model import Change, Instance
 from registry.core.watch import WatchStart
 from registry.wire.binding import ServiceBinding
@@ -30,11 +32,7 @@ from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
-WATCH_CHUNK_EVENTS = 500
-"""Most events in one WatchResponse."""
-WATCH_CHUNK_BYTES = 256 * 1024
-"""Byte budget of one WatchResponse's events, well under the default 1 MiB message limit; a
-single larger instance still goes out alone."""
+REGISTRY_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RegistryService"].full_name
 
 
 def _chunks(events: Iterable[pb.WatchEvent]) -> Iterator[list[pb.WatchEvent]]:
@@ -43,7 +41,9 @@ def _chunks(events: Iterable[pb.WatchEvent]) -> Iterator[list[pb.WatchEvent]]:
     size = 0
     for event in events:
         event_size = event.ByteSize()
-        if chunk and (len(chunk) >= WATCH_CHUNK_EVENTS or size + event_size > WATCH_CHUNK_BYTES):
+        if chunk and (
+            len(chunk) >= LIMITS.watch_response_events or size + event_size > LIMITS.watch_response_bytes
+        ):
             yield chunk
             chunk, size = [], 0
         chunk.append(event)
@@ -57,14 +57,15 @@ def _progress(revision: int) -> pb.WatchResponse:
 
 @maps_domain_errors
 class RegistryServicer(pb_grpc.RegistryServiceServicer):
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, graph: DependencyGraph) -> None:
         self._catalog = catalog
+        self._graph = graph
         self._encoder = convert.InstanceEncoder()
         catalog.add_listener(self._encoder.forget)
 
     def binding(self) -> ServiceBinding:
         return ServiceBinding(
-            full_name=pb.DESCRIPTOR.services_by_name["RegistryService"].full_name,
+            full_name=REGISTRY_SERVICE_NAME,
             add=functools.partial(pb_grpc.add_RegistryServiceServicer_to_server, self),
         )
 
@@ -118,6 +119,12 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     ) -> pb.LookupResponse:
         instances, revision = self._catalog.lookup(convert.lookup_query(request))
         return self._encoder.lookup_response(instances, revision)
+
+    async def GetDependencyGraph(  # noqa: N802 - gRPC method name
+        self, request: pb.GetDependencyGraphRequest, context: Context
+    ) -> pb.GetDependencyGraphResponse:
+        graph = self._graph.get(graph_convert.graph_query(request))
+        return pb.GetDependencyGraphResponse(graph=graph_convert.graph_message(graph))
 
     async def Watch(  # noqa: N802 - gRPC method name
         self, request: pb.WatchRequest, context: Context

@@ -15,6 +15,7 @@ beyond a token's life is to reopen it with a fresh token before then: Heartbeat 
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import logging
 import time
@@ -29,7 +30,12 @@ from registry.auth.identity import ANONYMOUS, set_current_call
 from registry.auth.policy import METHOD_RULES, Rule, method_denial
 from registry.auth.verifier import Verifier
 from registry.config import Config, split_list
-from registry.core.errors import PermissionDenied, RegistryError, Unauthenticated
+from registry.core.errors import (
+    PermissionDenied,
+    Reason,
+    RegistryError,
+    Unauthenticated,
+)
 from registry.wire.status import abort
 
 log = logging.getLogger(__name__)
@@ -70,10 +76,10 @@ def _bearer(metadata: Iterable[tuple[str, Any]]) -> str:
             if scheme.lower() == "bearer" and token.strip():
                 return token.strip()
             raise Unauthenticated(
-                "token rejected: `authorization` must be `Bearer <token>`", reason="TOKEN_MALFORMED"
+                "token rejected: `authorization` must be `Bearer <token>`", reason=Reason.TOKEN_MALFORMED
             )
     raise Unauthenticated(
-        "token missing: send metadata `authorization: Bearer <token>`", reason="TOKEN_MISSING"
+        "token missing: send metadata `authorization: Bearer <token>`", reason=Reason.TOKEN_MISSING
     )
 
 
@@ -122,7 +128,7 @@ class _ExpiryGuard:
 
     async def expire(self, context: Context) -> None:
         error = Unauthenticated(
-            "token expired during the stream; reopen it with a fresh token", reason="TOKEN_EXPIRED"
+            "token expired during the stream; reopen it with a fresh token", reason=Reason.TOKEN_EXPIRED
         )
         log.warning(
             "auth denied",
@@ -200,6 +206,8 @@ class AuthInterceptor(_Interceptor):
             for m in _methods_of(PUBLIC_GROUPS[g])
         }
         self._rules: dict[str, Rule] = {**METHOD_RULES, **closed}
+        self.refusals: collections.Counter[str] = collections.Counter()
+        """Calls refused here, by ErrorInfo reason (read by the metrics at scrape time)."""
 
     async def intercept_service(
         self,
@@ -216,10 +224,13 @@ class AuthInterceptor(_Interceptor):
         try:
             identity = self.verifier.verify(_bearer(handler_call_details.invocation_metadata))
         except Unauthenticated as error:
+            self.refusals[error.reason] += 1
             return _denying(handler, error, "-", method)
         denial = method_denial(identity, self._rules.get(method))
         if denial is not None:
-            return _denying(handler, PermissionDenied(denial), identity.service, method)
+            refused = PermissionDenied(denial)
+            self.refusals[refused.reason] += 1
+            return _denying(handler, refused, identity.service, method)
         set_current_call(identity, method)
         if handler.request_streaming or handler.response_streaming:
             return _expiring(handler, identity.expires_at + self.verifier.leeway, identity.service, method)

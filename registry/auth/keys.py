@@ -5,7 +5,12 @@ Where keys come from, in order:
 2. `jwks_file`: EdDSA (Ed25519), ES256 (P-256) and RS256 (RSA >= 2048 bit) public keys, selected by
    `kid`. The file is re-read when it changes, checked at most every `jwks_reload_seconds` and
    only when a token needs it, so rotating keys needs no restart and costs no file I/O per call.
-3. Neither: the registry creates a random secret in its data directory on first start
+3. `service_keys_file` (default `DATA_DIR/service-keys.json`): per-service public keys, as written by
+   `registry credentials issue`. Every key there is bound to a subject (`sub`) and to the most it
+   may sign for (`scope`); a token it signs for another subject or with more scopes is refused
+   (verifier.py). The file may be absent and may appear later; it is reloaded like the JWKS.
+   A key in `jwks_file` may carry the same binding.
+4. None of 1-2: the registry creates a random secret in its data directory on first start
    (`DATA_DIR/jwt-secret`, mode 0600, written atomically and never overwritten), so `make run`
    is safe with no setup and `registry token create` can mint tokens from the same file.
 
@@ -29,16 +34,16 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from registry.auth import scopes
 from registry.config import Config, ConfigError
+from registry.core.limits import LIMITS
 from registry.private_files import create_private_file
 
 log = logging.getLogger(__name__)
 
 SECRET_FILE_NAME = "jwt-secret"
+SERVICE_KEYS_NAME = "service-keys.json"
 MIN_SECRET_BYTES = 32
-MAX_SECRET_FILE_BYTES = 4096
-MAX_JWKS_BYTES = 1 << 20
-MAX_JWKS_KEYS = 100
 MIN_RSA_BITS = 2048
 
 HS256 = "HS256"
@@ -53,11 +58,16 @@ class KeyFileError(ConfigError):
 
 @dataclass(frozen=True, slots=True)
 class VerificationKey:
-    """One public key from the JWKS and the only algorithm it verifies."""
+    """One public key from the JWKS and the only algorithm it verifies.
+
+    A bound key (`subject` set) speaks only for that service and only within `max_scopes`.
+    """
 
     kid: str
     algorithm: str
     key: PublicKey
+    subject: str | None = None
+    max_scopes: frozenset[str] = frozenset()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,11 +85,11 @@ def read_secret_file(path: Path) -> bytes:
     try:
         with path.open("rb") as f:
             mode = os.fstat(f.fileno()).st_mode
-            raw = f.read(MAX_SECRET_FILE_BYTES + 1)
+            raw = f.read(LIMITS.secret_file_bytes + 1)
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot read the JWT secret: {exc.strerror}") from exc
-    if len(raw) > MAX_SECRET_FILE_BYTES:
-        raise KeyFileError(f"{path}: a JWT secret file holds at most {MAX_SECRET_FILE_BYTES} bytes")
+    if len(raw) > LIMITS.secret_file_bytes:
+        raise KeyFileError(f"{path}: a JWT secret file holds at most {LIMITS.secret_file_bytes} bytes")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("JWT secret file is readable by others", extra={"path": str(path), "mode": oct(mode)})
     return _check_secret(raw.strip(), str(path))
@@ -127,19 +137,26 @@ def _parse_key(jwk: Mapping[str, Any]) -> VerificationKey | None:
         raise ValueError(f"key {kid!r}: {exc}") from exc
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
         raise ValueError(f"key {kid!r}: RSA keys need at least {MIN_RSA_BITS} bits")
-    return VerificationKey(kid, algorithm, key)
+    subject, scope = jwk.get("sub"), jwk.get("scope", "")
+    if subject is None:
+        return VerificationKey(kid, algorithm, key)
+    if not isinstance(subject, str) or not scopes.is_service_name(subject) or not isinstance(scope, str):
+        raise ValueError(f"key {kid!r}: `sub` must be a service name and `scope` a string")
+    if unknown := scopes.unrecognised(scope):
+        raise ValueError(f"key {kid!r}: unrecognised scopes {unknown}")
+    return VerificationKey(kid, algorithm, key, subject, scopes.parse(scope))
 
 
-def parse_jwks(data: bytes) -> dict[str, VerificationKey]:
+def parse_jwks(data: bytes, *, bound: bool = False) -> dict[str, VerificationKey]:
     """The usable keys of a JWKS document, by kid; ValueError when the document is unusable."""
-    if len(data) > MAX_JWKS_BYTES:
-        raise ValueError(f"a JWKS file holds at most {MAX_JWKS_BYTES} bytes")
+    if len(data) > LIMITS.jwks_file_bytes:
+        raise ValueError(f"a JWKS file holds at most {LIMITS.jwks_file_bytes} bytes")
     document = json.loads(data)
     entries = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise ValueError('a JWKS is an object with a "keys" list of JWK objects')
-    if len(entries) > MAX_JWKS_KEYS:
-        raise ValueError(f"a JWKS file holds at most {MAX_JWKS_KEYS} keys")
+    if len(entries) > LIMITS.jwks_keys:
+        raise ValueError(f"a JWKS file holds at most {LIMITS.jwks_keys} keys")
     keys: dict[str, VerificationKey] = {}
     for entry in entries:
         parsed = _parse_key(entry)
@@ -147,6 +164,8 @@ def parse_jwks(data: bytes) -> dict[str, VerificationKey]:
             continue
         if parsed.kid in keys:
             raise ValueError(f"kid {parsed.kid!r} appears twice")
+        if bound and parsed.subject is None:
+            raise ValueError(f"key {parsed.kid!r} has no `sub`: a service key must be bound to its service")
         keys[parsed.kid] = parsed
     return keys
 
@@ -154,29 +173,39 @@ def parse_jwks(data: bytes) -> dict[str, VerificationKey]:
 class JwksFile:
     """A JWKS file, re-read when its stat signature changes, checked at most every `interval` s.
 
-    A reload that fails (a half-written file, a bad key) is logged and the previous keys stay in
-    force: a broken rotation must not lock every service out. Writers should replace the file
-    atomically (write elsewhere, then rename), as `registry token keygen` does.
+    With `service_keys`, the file may be absent or empty (no service has a key yet) and every key
+    in it must be bound to a subject. A reload that fails (a half-written file, a bad key) is
+    logged and the previous keys stay in force: a broken rotation must not lock every service
+    out. Writers should replace the file atomically (write elsewhere, then rename), as
+    `registry token keygen` does.
     """
 
-    def __init__(self, path: Path, interval: float) -> None:
+    def __init__(self, path: Path, interval: float, *, service_keys: bool = False) -> None:
         self.path = path
         self._interval = interval
+        self._service_keys = service_keys
         self._signature, self._keys = self._load()
-        if not self._keys:
+        if not self._keys and not service_keys:
             raise KeyFileError(f"{path}: no usable signing keys (EdDSA, ES256 or RS256 with a kid)")
         self._checked = time.monotonic()
         self.generation = 0
         """Bumped on every reload, so caches of verification results know to start over."""
 
-    def _stat_signature(self) -> tuple[int, int, int]:
-        st = os.stat(self.path)
+    def _stat_signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            if self._service_keys:
+                return None  # no service has been given a key yet
+            raise
         return (st.st_ino, st.st_size, st.st_mtime_ns)
 
-    def _load(self) -> tuple[tuple[int, int, int], dict[str, VerificationKey]]:
+    def _load(self) -> tuple[tuple[int, int, int] | None, dict[str, VerificationKey]]:
         try:
             signature = self._stat_signature()
-            keys = parse_jwks(self.path.read_bytes())
+            if signature is None:
+                return None, {}
+            keys = parse_jwks(self.path.read_bytes(), bound=self._service_keys)
         except (OSError, ValueError) as exc:
             raise KeyFileError(f"{self.path}: unusable JWKS: {exc}") from exc
         return signature, keys
@@ -216,30 +245,54 @@ class KeyRing:
     hs_secret: bytes | None
     jwks: JwksFile | None
     secret_source: str = ""
+    service_keys: JwksFile | None = None
 
     def describe(self) -> str:
         parts = [f"HS256 secret from {self.secret_source}"] if self.hs_secret is not None else []
         if self.jwks is not None:
             parts.append(f"JWKS {self.jwks.path}")
+        if self.service_keys is not None:
+            parts.append(f"service keys {self.service_keys.path}")
         return "; ".join(parts)
+
+    def refresh(self) -> tuple[int, int]:
+        """Reload changed key files; their generations, which change on every reload."""
+        return (
+            self.jwks.refresh() if self.jwks is not None else 0,
+            self.service_keys.refresh() if self.service_keys is not None else 0,
+        )
+
+    def asymmetric(self, kid: str) -> VerificationKey | None:
+        """The public key named `kid`: the JWKS first, then the service keys."""
+        for source in (self.jwks, self.service_keys):
+            found = source.get(kid) if source is not None else None
+            if found is not None:
+                return found
+        return None
 
 
 def default_secret_path(config: Config) -> Path:
     return config.data_dir / SECRET_FILE_NAME
 
 
+def service_keys_path(config: Config) -> Path:
+    return Path(config.service_keys_file) if config.service_keys_file else config.data_dir / SERVICE_KEYS_NAME
+
+
 def load_keys(config: Config, *, create_secret: bool) -> KeyRing:
     """The keys `config` names. With `create_secret`, a registry with no keys configured gets a
     data-dir secret on first start; tooling passes False so it never creates one by accident."""
     jwks = JwksFile(Path(config.jwks_file), config.jwks_reload_seconds) if config.jwks_file else None
+    service = JwksFile(service_keys_path(config), config.jwks_reload_seconds, service_keys=True)
     if config.jwt_secret:
-        return KeyRing(_check_secret(config.jwt_secret.encode(), "jwt_secret"), jwks, "REGISTRY_JWT_SECRET")
+        secret = _check_secret(config.jwt_secret.encode(), "jwt_secret")
+        return KeyRing(secret, jwks, "REGISTRY_JWT_SECRET", service)
     if config.jwt_secret_file:
         path = Path(config.jwt_secret_file)
-        return KeyRing(read_secret_file(path), jwks, str(path))
+        return KeyRing(read_secret_file(path), jwks, str(path), service)
     if jwks is not None:
-        return KeyRing(None, jwks)
+        return KeyRing(None, jwks, service_keys=service)
     path = default_secret_path(config)
     if create_secret and create_secret_file(path):
         log.warning("created a JWT secret for this registry", extra={"path": str(path), "mode": "0600"})
-    return KeyRing(read_secret_file(path), None, str(path))
+    return KeyRing(read_secret_file(path), None, str(path), service)

@@ -64,6 +64,7 @@ METHOD_RULES: Mapping[str, Rule] = MappingProxyType(
         _method(_REGISTRY, "ListInstances"): Rule.DISCOVER,
         _method(_REGISTRY, "Lookup"): Rule.DISCOVER,
         _method(_REGISTRY, "Watch"): Rule.DISCOVER,
+        _method(_REGISTRY, "GetDependencyGraph"): Rule.DISCOVER,
         _method(_HEARTBEAT, "Heartbeat"): Rule.OWN_SERVICE,
         _method(_HEARTBEAT, "GetInstanceHealth"): Rule.DISCOVER,
         _method(_HEARTBEAT, "ListInstanceHealth"): Rule.DISCOVER,
@@ -98,7 +99,7 @@ def _deny(identity: Identity, rule: str, message: str) -> PermissionDenied:
         "auth denied",
         extra={"caller": identity.service, "method": current_method(), "reason": text},
     )
-    return PermissionDenied(text, reason="PERMISSION_DENIED")
+    return PermissionDenied(text)
 
 
 def require_service(identity: Identity, service_name: str) -> None:

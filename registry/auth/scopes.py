@@ -15,9 +15,12 @@ denies. Topics and patterns are bounded so that matching cost is bounded too.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import lru_cache
+
+from registry.core import validation
+from registry.core.limits import LIMITS
+from registry.core.messages import SEGMENT
 
 DISCOVER = "discover"
 ADMIN = "admin"
@@ -25,25 +28,15 @@ SEND = "send"
 PUBLISH = "publish"
 SUBSCRIBE = "subscribe"
 
-MAX_SCOPES = 64
-"""Scopes read from one token; the rest are ignored (the token itself is bounded to 4 KiB)."""
-MAX_PATTERN_SEGMENTS = 16
-"""Segments in a topic or topic pattern."""
-
-SERVICE_NAME = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?", re.ASCII)
-"""An RFC 1035 label, the rule Instance.service_name follows (instance.proto). Always used with
-`fullmatch`: a `$`-anchored `match` would let a trailing newline through."""
-_SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,63}", re.ASCII)
-
 
 def is_service_name(value: str) -> bool:
-    return SERVICE_NAME.fullmatch(value) is not None
+    return validation.SERVICE_NAME.fullmatch(value) is not None
 
 
 def _is_pattern(value: str) -> bool:
     segments = value.split(".")
-    return len(segments) <= MAX_PATTERN_SEGMENTS and all(
-        s in ("*", "#") or _SEGMENT.fullmatch(s) is not None for s in segments
+    return len(segments) <= LIMITS.topic_segments and all(
+        s in ("*", "#") or SEGMENT.fullmatch(s) for s in segments
     )
 
 
@@ -64,7 +57,7 @@ def parse(claim: object) -> frozenset[str]:
     """The recognised scopes of a `scope` claim; anything unrecognised (or a non-string) is dropped."""
     if not isinstance(claim, str):
         return frozenset()
-    return frozenset(s for s in claim.split()[:MAX_SCOPES] if _recognised(s))
+    return frozenset(s for s in claim.split()[: LIMITS.token_scopes] if _recognised(s))
 
 
 def unrecognised(claim: str) -> list[str]:
@@ -116,3 +109,24 @@ def allows_publish(granted: frozenset[str], topic: str) -> bool:
 
 def allows_subscribe(granted: frozenset[str], pattern: str) -> bool:
     return ADMIN in granted or any(covers(p, pattern) for p in _targets(granted, SUBSCRIBE))
+
+
+def _covered(scope: str, allowed: frozenset[str]) -> bool:
+    if ADMIN in allowed or scope in allowed:
+        return True
+    kind, _, target = scope.partition(":")
+    if kind == SEND:
+        return target != "*" and "*" in _targets(allowed, SEND)
+    if kind in (PUBLISH, SUBSCRIBE):
+        return any(covers(granted, target) for granted in _targets(allowed, kind))
+    return False  # discover and admin are covered only by themselves (or admin)
+
+
+def beyond(requested: frozenset[str], allowed: frozenset[str]) -> list[str]:
+    """The scopes of `requested` that `allowed` does not cover, sorted; empty when it is within.
+
+    `send:orders` is within `send:*`, `publish:orders.created` within `publish:orders.#`,
+    `subscribe:orders.*` within `subscribe:orders.#` (but not the other way round); `admin` covers
+    everything and is covered by nothing else. Used for keys bound to the most a service may sign.
+    """
+    return sorted(s for s in requested if not _covered(s, allowed))

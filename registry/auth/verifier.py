@@ -10,6 +10,11 @@ Required claims: `exp`, `aud` (equal to, or a list containing, the registry audi
 (a service name). `nbf` and `iat` are honoured when present; all times get the configured leeway.
 `iss` must be in the allow-list when one is configured. Error messages name the rule that failed
 and never include the token.
+
+A key bound to a subject (a per-service key from `registry credentials issue`, or a JWKS entry
+with `sub` and `scope` members) verifies only tokens for that subject whose recognised scopes are
+all within the key's: a service holding its own key can speak for itself and for nothing more, so
+the own-service rule means something even when that key leaks.
 """
 
 from __future__ import annotations
@@ -25,24 +30,27 @@ import jwt
 
 from registry.auth import scopes
 from registry.auth.identity import Identity
-from registry.auth.keys import ASYMMETRIC_ALGORITHMS, HS256, KeyRing, load_keys
+from registry.auth.keys import ASYMMETRIC_ALGORITHMS, HS256, KeyRing, VerificationKey, load_keys
 from registry.config import Config, split_list
-from registry.core.errors import Unauthenticated
-
-CACHE_SIZE = 1024
-"""Verified tokens remembered, least recently used first out. A service reuses its token for many
-calls, and a signature check costs far more than the Lookup it guards."""
-
-MAX_TOKEN_BYTES = 4096
-"""Longest accepted token. Real ones are well under 2 KiB, and gRPC itself starts refusing request
-metadata above 8 KiB in all (RESOURCE_EXHAUSTED, without our error details), so a limit below
-that gives a clear UNAUTHENTICATED for an oversized token instead."""
+from registry.core.errors import Reason, Unauthenticated
+from registry.core.limits import LIMITS
 
 ALLOWED_ALGORITHMS = (HS256, *ASYMMETRIC_ALGORITHMS)
 
 
-def _refuse(reason: str, message: str) -> Unauthenticated:
+def _refuse(reason: Reason, message: str) -> Unauthenticated:
     return Unauthenticated(f"token rejected: {message}", reason=reason)
+
+
+def _check_binding(key: VerificationKey, subject: str, granted: frozenset[str]) -> None:
+    """Refuse a token that a bound key signed for another subject or beyond the key's scopes."""
+    if subject != key.subject:
+        raise _refuse(
+            Reason.TOKEN_SUBJECT_NOT_ALLOWED, f"key {key.kid!r} speaks for service {key.subject!r} only"
+        )
+    if extra := scopes.beyond(granted, key.max_scopes):
+        shown = " ".join(extra[:4]) + (" ..." if len(extra) > 4 else "")
+        raise _refuse(Reason.TOKEN_SCOPE_NOT_ALLOWED, f"key {key.kid!r} may not grant {shown}")
 
 
 class Verifier:
@@ -57,7 +65,7 @@ class Verifier:
         self.leeway = leeway
         self._required = ["exp", "aud", "sub", *(["iss"] if self.issuers else [])]
         self._cache: OrderedDict[str, Identity] = OrderedDict()
-        self._cache_generation = 0
+        self._cache_generation = (0, 0)
 
     @classmethod
     def from_config(cls, config: Config, *, create_secret: bool) -> Verifier:
@@ -75,7 +83,7 @@ class Verifier:
         reloaded since (a reload may have removed its key); everything else about a token is
         fixed by its bytes and the registry's configuration.
         """
-        generation = self.keys.jwks.refresh() if self.keys.jwks is not None else 0
+        generation = self.keys.refresh()
         if generation != self._cache_generation:
             self._cache.clear()
             self._cache_generation = generation
@@ -83,58 +91,61 @@ class Verifier:
         if identity is None or time.time() >= identity.expires_at + self.leeway:
             identity = self._verify(token)  # an expired token fails here with the usual reason
         self._cache[token] = identity  # (re)inserted last: the most recently used
-        if len(self._cache) > CACHE_SIZE:
+        if len(self._cache) > LIMITS.verified_tokens_cached:
             self._cache.popitem(last=False)
         return identity
 
     def _verify(self, token: str) -> Identity:
-        if len(token) > MAX_TOKEN_BYTES:
-            raise _refuse("TOKEN_MALFORMED", f"longer than {MAX_TOKEN_BYTES} bytes")
+        if len(token) > LIMITS.token_bytes:
+            raise _refuse(Reason.TOKEN_MALFORMED, f"longer than {LIMITS.token_bytes} bytes")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise _refuse("TOKEN_MALFORMED", "not a compact JWS (header.payload.signature)") from exc
-        key, algorithm = self._key_for(header)
+            raise _refuse(Reason.TOKEN_MALFORMED, "not a compact JWS (header.payload.signature)") from exc
+        key, algorithm, binding = self._key_for(header)
         payload = self._decode(token, key, algorithm)
         for claim in ("exp", "nbf", "iat"):
             # PyJWT reads `"exp": "9999999999"` as a number, and JSON's `Infinity` is a float.
             if claim in payload and not _is_numeric_date(payload[claim]):
                 raise _refuse(
-                    "TOKEN_INVALID", f"`{claim}` must be a finite JSON number (RFC 7519 NumericDate)"
+                    Reason.TOKEN_INVALID, f"`{claim}` must be a finite JSON number (RFC 7519 NumericDate)"
                 )
         subject = payload["sub"]
         if not isinstance(subject, str) or not scopes.is_service_name(subject):
-            raise _refuse("TOKEN_SUBJECT_INVALID", "`sub` must be a service name (an RFC 1035 label)")
+            raise _refuse(Reason.TOKEN_SUBJECT_INVALID, "`sub` must be a service name (an RFC 1035 label)")
+        granted = scopes.parse(payload.get("scope"))
+        if binding is not None and binding.subject is not None:
+            _check_binding(binding, subject, granted)
         return Identity(
             service=subject,
-            scopes=scopes.parse(payload.get("scope")),
+            scopes=granted,
             expires_at=float(payload["exp"]),
             claims=MappingProxyType(payload),
         )
 
-    def _key_for(self, header: dict[str, Any]) -> tuple[Any, str]:
+    def _key_for(self, header: dict[str, Any]) -> tuple[Any, str, VerificationKey | None]:
         algorithm = header.get("alg")
         if algorithm == HS256:
             if self.keys.hs_secret is None:
                 raise _refuse(
-                    "TOKEN_ALGORITHM_REFUSED", "HS256 is not accepted: no shared secret is configured"
+                    Reason.TOKEN_ALGORITHM_REFUSED, "HS256 is not accepted: no shared secret is configured"
                 )
-            return self.keys.hs_secret, HS256
+            return self.keys.hs_secret, HS256, None
         if algorithm in ASYMMETRIC_ALGORITHMS:
-            if self.keys.jwks is None:
-                raise _refuse(
-                    "TOKEN_ALGORITHM_REFUSED", f"{algorithm} is not accepted: no JWKS is configured"
-                )
             kid = header.get("kid")
-            found = self.keys.jwks.get(kid) if isinstance(kid, str) else None
+            found = self.keys.asymmetric(kid) if isinstance(kid, str) else None
             if found is None:
-                raise _refuse("TOKEN_KEY_UNKNOWN", "`kid` names no key in the registry's JWKS")
+                raise _refuse(Reason.TOKEN_KEY_UNKNOWN, "`kid` names no key in the JWKS or the service keys")
             if found.algorithm != algorithm:
-                raise _refuse("TOKEN_ALGORITHM_REFUSED", f"key {found.kid!r} verifies {found.algorithm} only")
-            return found.key, algorithm
+                raise _refuse(
+                    Reason.TOKEN_ALGORITHM_REFUSED, f"key {found.kid!r} verifies {found.algorithm} only"
+                )
+            return found.key, algorithm, found
         shown = algorithm if isinstance(algorithm, str) and len(algorithm) <= 16 else "?"
         allowed = ", ".join(ALLOWED_ALGORITHMS)
-        raise _refuse("TOKEN_ALGORITHM_REFUSED", f"algorithm {shown!r} is not allowed (allowed: {allowed})")
+        raise _refuse(
+            Reason.TOKEN_ALGORITHM_REFUSED, f"algorithm {shown!r} is not allowed (allowed: {allowed})"
+        )
 
     def _decode(self, token: str, key: Any, algorithm: str) -> dict[str, Any]:
         try:
@@ -148,19 +159,21 @@ class Verifier:
                 options={"require": self._required},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise _refuse("TOKEN_EXPIRED", "expired (`exp` is past)") from exc
+            raise _refuse(Reason.TOKEN_EXPIRED, "expired (`exp` is past)") from exc
         except jwt.ImmatureSignatureError as exc:
-            raise _refuse("TOKEN_NOT_YET_VALID", "not yet valid (`nbf` or `iat` is in the future)") from exc
+            raise _refuse(
+                Reason.TOKEN_NOT_YET_VALID, "not yet valid (`nbf` or `iat` is in the future)"
+            ) from exc
         except jwt.MissingRequiredClaimError as exc:
-            raise _refuse("TOKEN_CLAIM_MISSING", f"the `{exc.claim}` claim is required") from exc
+            raise _refuse(Reason.TOKEN_CLAIM_MISSING, f"the `{exc.claim}` claim is required") from exc
         except jwt.InvalidAudienceError as exc:
-            raise _refuse("TOKEN_AUDIENCE_INVALID", f"`aud` must be {self.audience!r}") from exc
+            raise _refuse(Reason.TOKEN_AUDIENCE_INVALID, f"`aud` must be {self.audience!r}") from exc
         except jwt.InvalidIssuerError as exc:
-            raise _refuse("TOKEN_ISSUER_INVALID", "`iss` is not an accepted issuer") from exc
+            raise _refuse(Reason.TOKEN_ISSUER_INVALID, "`iss` is not an accepted issuer") from exc
         except jwt.InvalidSignatureError as exc:
-            raise _refuse("TOKEN_SIGNATURE_INVALID", "signature does not verify") from exc
+            raise _refuse(Reason.TOKEN_SIGNATURE_INVALID, "signature does not verify") from exc
         except (jwt.PyJWTError, OverflowError) as exc:  # OverflowError: PyJWT's int() of `Infinity`
-            raise _refuse("TOKEN_INVALID", "malformed claims (exp, nbf, iat must be numbers)") from exc
+            raise _refuse(Reason.TOKEN_INVALID, "malformed claims (exp, nbf, iat must be numbers)") from exc
         return payload
 
 

@@ -14,6 +14,11 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
+_TLS_FILES = (
+    ("--tls-ca-file", "REGISTRY_TLS_CA_FILE", "PEM CA that signed the registry's certificate; turns TLS on"),
+    ("--tls-client-cert-file", "REGISTRY_TLS_CLIENT_CERT_FILE", "PEM client certificate, for mutual TLS"),
+    ("--tls-client-key-file", "REGISTRY_TLS_CLIENT_KEY_FILE", "PEM key of --tls-client-cert-file"),
+)
 
 
 def add_client_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +30,20 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token", default=os.environ.get("REGISTRY_TOKEN"), help="JWT for the call (env REGISTRY_TOKEN)"
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        default=os.environ.get("REGISTRY_TLS", "").lower() in {"1", "true", "yes", "on"},
+        help="connect with TLS, verifying with the system roots (env REGISTRY_TLS=1)",
+    )
+    for flag, env, what in _TLS_FILES:
+        parser.add_argument(flag, default=os.environ.get(env) or None, help=f"{what} (env {env})")
+    parser.add_argument(
+        "--tls-server-name",
+        default=os.environ.get("REGISTRY_TLS_SERVER_NAME") or None,
+        help="name the registry's certificate must carry, when not the address's host "
+        "(env REGISTRY_TLS_SERVER_NAME)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per call (default 5)")
 
@@ -33,8 +52,25 @@ def metadata(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {args.token}"),) if args.token else ()
 
 
+def _read(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def channel(args: argparse.Namespace) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(args.address)
+    """Plaintext, or TLS when `--tls` or any TLS file is given (the same REGISTRY_TLS_* variables
+    as the client SDK)."""
+    if not (args.tls or args.tls_ca_file or args.tls_client_cert_file):
+        return grpc.aio.insecure_channel(args.address)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=_read(args.tls_ca_file),
+        private_key=_read(args.tls_client_key_file),
+        certificate_chain=_read(args.tls_client_cert_file),
+    )
+    options = [("grpc.ssl_target_name_override", args.tls_server_name)] if args.tls_server_name else []
+    return grpc.aio.secure_channel(args.address, credentials, options=options)
 
 
 def message_json(message: Message) -> dict[str, Any]:
@@ -77,3 +113,8 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Non
 def fail(error: grpc.aio.AioRpcError) -> int:
     print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
     return 1
+
+
+def fail_setup(error: OSError) -> int:
+    print(f"error: {error.filename}: {error.strerror}", file=sys.stderr)
+    return 2

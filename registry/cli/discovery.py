@@ -152,6 +152,8 @@ def _run(handler: Any) -> Any:
             return int(asyncio.run(handler(args)))
         except grpc.aio.AioRpcError as error:
             return common.fail(error)
+        except OSError as error:  # an unreadable TLS file
+            return common.fail_setup(error)
         except KeyboardInterrupt:
             return 130
 

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from registry.cli import discovery, serve, status, token
+from registry.cli import credentials, discovery, graph, serve, status, token
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,7 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_parser(subparsers)
     discovery.add_parsers(subparsers)
     token.add_parser(subparsers)
+    credentials.add_parser(subparsers)
     status.add_parser(subparsers)
+    graph.add_parser(subparsers)
     return parser
 
 

@@ -30,7 +30,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         runner(serve(config))
     except (StoreOpenError, ConfigError, SigningKeyError) as error:
-        # One line naming the file and the cause; the operator needs no traceback for these.
+        # One line naming the file and the cause (a database, key or certificate file found
+        # unusable at start); the operator needs no traceback for these.
         print(f"registry serve: {error}", file=sys.stderr)
         return 2
     return 0

@@ -103,6 +103,8 @@ def _status(args: argparse.Namespace) -> int:
         return asyncio.run(_show(args))
     except grpc.aio.AioRpcError as error:
         return common.fail(error)
+    except OSError as error:  # an unreadable TLS file
+        return common.fail_setup(error)
 
 
 def add_parser(subparsers: Any) -> None:

@@ -26,11 +26,11 @@ from registry.auth.keys import ASYMMETRIC_ALGORITHMS
 from registry.auth.verifier import Verifier
 from registry.config import ConfigError, build_config
 from registry.core.errors import Unauthenticated
+from registry.core.limits import LIMITS
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _KID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-MAX_TTL_SECONDS = 366 * 86400
 
 
 def parse_duration(text: str) -> float:
@@ -39,12 +39,14 @@ def parse_duration(text: str) -> float:
     if not match:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 15m, 1h, 7d)")
     seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    if not 0 < seconds <= MAX_TTL_SECONDS:
-        raise argparse.ArgumentTypeError(f"a token lives between 1 s and {MAX_TTL_SECONDS // 86400} days")
+    if not 0 < seconds <= LIMITS.token_ttl_max_seconds:
+        raise argparse.ArgumentTypeError(
+            f"a token lives between 1 s and {LIMITS.token_ttl_max_seconds // 86400} days"
+        )
     return seconds
 
 
-def _add_key_arguments(parser: argparse.ArgumentParser) -> None:
+def add_key_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags naming the registry's keys; `dest` is the Config field, so build_config reads them."""
     parser.add_argument(
         "--db-path", dest="db_path", help="the registry's database; its folder holds jwt-secret"
@@ -56,6 +58,11 @@ def _add_key_arguments(parser: argparse.ArgumentParser) -> None:
         help="HS256 secret file (env REGISTRY_JWT_SECRET_FILE)",
     )
     parser.add_argument("--jwks-file", dest="jwks_file", help="the registry's JWKS (env REGISTRY_JWKS_FILE)")
+    parser.add_argument(
+        "--service-keys-file",
+        dest="service_keys_file",
+        help="per-service keys (env REGISTRY_SERVICE_KEYS_FILE; default DATA_DIR/service-keys.json)",
+    )
     parser.add_argument(
         "--jwt-audience", "--audience", dest="jwt_audience", help="audience (env REGISTRY_JWT_AUDIENCE)"
     )
@@ -123,13 +130,13 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
 
 
-def _replace_atomically(path: Path, text: str) -> None:
+def replace_atomically(path: Path, text: str) -> None:
     """Write `path` so that a registry reloading it sees the old or the new file, never half."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -156,11 +163,11 @@ def _keygen(args: argparse.Namespace) -> int:
     key = signing.generate_private_key(args.alg)
     key_path = out / f"{args.kid}.pem"
     try:
-        _write_private(key_path, signing.private_pem(key))
+        write_private(key_path, signing.private_pem(key))
     except FileExistsError as exc:
         raise ConfigError(f"{key_path} exists; choose another --kid") from exc
     document["keys"].append(signing.public_jwk(key, args.kid))
-    _replace_atomically(jwks_path, json.dumps(document, indent=2) + "\n")
+    replace_atomically(jwks_path, json.dumps(document, indent=2) + "\n")
     print(f"private key: {key_path} (mode 0600; keep it with the token issuer only)")
     print(f"public JWKS: {jwks_path} ({len(document['keys'])} keys; serve with --jwks-file {jwks_path})")
     print(f"mint:        registry token create --private-key {key_path} --kid {args.kid} --service NAME ...")
@@ -199,7 +206,7 @@ def add_parser(subparsers: Any) -> None:
         "--private-key", help="sign with this PEM key (EdDSA/ES256/RS256) instead of the secret"
     )
     create.add_argument("--kid", help="key id of --private-key in the registry's JWKS")
-    _add_key_arguments(create)
+    add_key_arguments(create)
     create.set_defaults(func=_run(_create))
 
     inspect = commands.add_parser("inspect", help="decode a token and say whether this registry accepts it")
@@ -209,7 +216,7 @@ def add_parser(subparsers: Any) -> None:
         default=os.environ.get("REGISTRY_TOKEN"),
         help="the token (default $REGISTRY_TOKEN)",
     )
-    _add_key_arguments(inspect)
+    add_key_arguments(inspect)
     inspect.set_defaults(func=_run(_inspect))
 
     keygen = commands.add_parser("keygen", help="make a signing key and add its public half to a JWKS file")

@@ -35,7 +35,12 @@ from types import MappingProxyType
 from typing import Generic, TypeVar
 
 from registry.core import paging, validation
-from registry.core.errors import NotFound, ResourceExhausted, Unavailable
+from registry.core.errors import (
+    Reason,
+    instance_not_found,
+    limit_reached,
+    shutting_down,
+)
 from registry.core.lookup import Indexed, LookupQuery, order, select
 from registry.core.model import (
     SERVING_STATUSES,
@@ -171,7 +176,7 @@ class Catalog:
     def end_watches(self) -> None:
         """End every watch with UNAVAILABLE so clients reconnect (elsewhere, or after a restart)
         and resume; refuse new ones."""
-        self._hub.end_all(Unavailable("registry shutting down", reason="SHUTTING_DOWN"))
+        self._hub.end_all(shutting_down())
 
     async def close(self) -> None:
         """End watches, persist pending status changes, close the store. Idempotent."""
@@ -199,7 +204,7 @@ class Catalog:
     def get(self, key: InstanceKey) -> Instance:
         instance = self.find(key)
         if instance is None:
-            raise NotFound(f"instance {key[1]!r} of service {key[0]!r} is not registered")
+            raise instance_not_found(key)
         return instance
 
     def instances_of(self, service_name: str) -> Mapping[str, Instance]:
@@ -216,6 +221,15 @@ class Catalog:
             if service is not None:
                 found.extend(service.instances[i] for i in service.ids)
         return found
+
+    def status_counts(self) -> dict[str, dict[HealthStatus, int]]:
+        """Instances per service and status (read by the metrics at scrape time, O(instances))."""
+        counts: dict[str, dict[HealthStatus, int]] = {}
+        for name, service in list(self._services.items()):
+            per_status = counts[name] = {}
+            for instance in list(service.instances.values()):
+                per_status[instance.status] = per_status.get(instance.status, 0) + 1
+        return counts
 
     def lookup(self, query: LookupQuery) -> tuple[list[Instance], int]:
         """Matching instances of one service (see `registry.core.lookup`) and the revision."""
@@ -262,6 +276,11 @@ class Catalog:
             for position in range(first, len(ids)):
                 yield service.instances[ids[position]]
 
+    @property
+    def watch_hub(self) -> WatchHub:
+        """For metrics: watcher count, backlogs, cuts."""
+        return self._hub
+
     def watch(self, service_names: frozenset[str], after_revision: int) -> Watcher:
         """Subscribe to changes of these services (all when empty); see `registry.core.watch`."""
         return self._hub.subscribe(service_names, after_revision, self.snapshot)
@@ -281,9 +300,10 @@ class Catalog:
             if current is not None and current.registration == registration:
                 return current, False
             if current is None and self._count >= self._max_instances:
-                raise ResourceExhausted(
+                raise limit_reached(
+                    Reason.TOO_MANY_INSTANCES,
                     f"the registry holds its maximum of {self._max_instances} instances",
-                    reason="TOO_MANY_INSTANCES",
+                    self._max_instances,
                 )
             if self._revision >= self._durable_ceiling:
                 await self._flush_locked()

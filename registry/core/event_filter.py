@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from registry.core import messages, validation
 from registry.core.errors import InvalidArgument
+from registry.core.limits import LIMITS
 from registry.core.messages import Envelope
 
 _ONE_SEGMENT = r"\.[^.]+"
@@ -78,13 +79,13 @@ def build(
     field_path: str = "filter",
 ) -> EventFilter:
     """A checked EventFilter from request fields; InvalidArgument names the offending field."""
-    if len(topics) > messages.LIMITS.topic_patterns:
-        raise InvalidArgument(f"{field_path}.topics", f"at most {messages.LIMITS.topic_patterns} patterns")
+    if len(topics) > LIMITS.filter_topics:
+        raise InvalidArgument(f"{field_path}.topics", f"at most {LIMITS.filter_topics} patterns")
     for index, pattern in enumerate(topics):
         messages.topic_pattern(pattern, f"{field_path}.topics[{index}]")
     messages.tenant_id(tenant_id, f"{field_path}.tenant_id")
     for name, services in (("source_services", source_services), ("target_services", target_services)):
-        most = messages.LIMITS.filter_services
+        most = LIMITS.filter_services
         if len(services) > most:
             raise InvalidArgument(f"{field_path}.{name}", f"at most {most} services")
         for index, service in enumerate(services):

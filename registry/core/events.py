@@ -28,7 +28,14 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from registry.core import paging, validation
-from registry.core.errors import InvalidArgument, ResourceExhausted, Unavailable
+from registry.core.errors import (
+    InvalidArgument,
+    Reason,
+    ResourceExhausted,
+    Unavailable,
+    limit_reached,
+    shutting_down,
+)
 from registry.core.event_filter import EventFilter
 from registry.core.messages import Envelope
 from registry.core.ports import EventLog
@@ -104,15 +111,22 @@ class Subscription:
             for event in page:
                 cursor = event.sequence
                 if self.filter.matches(event):
+                    self._bus.delivered += 1
                     yield Delivery(event, cursor)
             if len(page) < REPLAY_PAGE:
                 cursor = max(cursor, head)
         self._bus.go_live(self)  # synchronous: no event can slip between the check and this
         while (taken := await self._buffer.take()) is not None:
+            self._bus.delivered += 1
             yield Delivery(*taken)
 
     def offer(self, event: Envelope) -> bool:
         return self._buffer.offer(event)
+
+    @property
+    def backlog(self) -> int:
+        """Events waiting in this subscriber's buffer."""
+        return self._buffer.size
 
     def end(self, error: Unavailable | None) -> None:
         self._buffer.end(error)
@@ -150,6 +164,13 @@ class EventBus:
         self._live: set[Subscription] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self.published = 0
+        """Events stored since start (counters for the metrics, read at scrape time)."""
+        self.delivered = 0
+        """Events handed to subscriber streams."""
+        self.dropped = 0
+        """Events lost to a subscriber that was cut for falling behind, or registry events that
+        could not be queued."""
 
     # ----------------------------------------------------------------- life cycle
 
@@ -168,7 +189,7 @@ class EventBus:
         publishes and subscriptions."""
         self._closing = True
         for subscription in list(self._subscribers):
-            subscription.end(Unavailable("registry shutting down", reason="SHUTTING_DOWN"))
+            subscription.end(shutting_down())
 
     async def close(self) -> None:
         """Commit what is queued, stop the tasks, close the log. Idempotent."""
@@ -191,6 +212,10 @@ class EventBus:
         """Sequence of the newest durable event (0 when none ever was)."""
         return self._head
 
+    def backlogs(self) -> list[int]:
+        """Events waiting for each subscriber (its lag), for metrics."""
+        return [s.backlog for s in self._subscribers]
+
     @property
     def oldest(self) -> int:
         """Sequence of the oldest stored event (0 when none is stored)."""
@@ -212,16 +237,18 @@ class EventBus:
         try:
             return self._enqueue(event, None)
         except (ResourceExhausted, Unavailable) as error:
+            self.dropped += 1
             log.warning("event dropped", extra={"event": event.name, "error": error.message})
             return None
 
     def _enqueue(self, event: Envelope, done: asyncio.Future[None] | None) -> Envelope:
         if self._closing:
-            raise Unavailable("registry shutting down", reason="SHUTTING_DOWN")
+            raise shutting_down()
         if len(self._pending) >= MAX_PENDING_PUBLISHES:
-            raise ResourceExhausted(
+            raise limit_reached(
+                Reason.PUBLISH_BACKLOG_FULL,
                 f"{MAX_PENDING_PUBLISHES} events are waiting to be stored; retry shortly",
-                reason="PUBLISH_BACKLOG_FULL",
+                MAX_PENDING_PUBLISHES,
             )
         stored = replace(event, sequence=self._next)
         self._next += 1
@@ -248,11 +275,12 @@ class EventBus:
             log.exception("storing events failed", extra={"events": len(events)})
             for _, done in batch:
                 if done is not None and not done.done():
-                    failed = Unavailable("the event log could not be written", reason="EVENT_LOG_FAILED")
+                    failed = Unavailable("the event log could not be written", reason=Reason.EVENT_LOG_FAILED)
                     done.set_exception(failed)
             return
         self._head = events[-1].sequence
         self._oldest = max(self._oldest or events[0].sequence, keep_from)
+        self.published += len(events)
         for event in events:
             self._fan_out(event)
         for _, done in batch:
@@ -263,6 +291,7 @@ class EventBus:
 
     def _fan_out(self, event: Envelope) -> None:
         cut = [s for s in self._live if s.filter.matches(event) and not s.offer(event)]
+        self.dropped += len(cut)
         for subscription in cut:
             self._live.discard(subscription)
 
@@ -285,11 +314,12 @@ class EventBus:
         """A subscription starting after `after_sequence`, or at `start_time`, or (neither) at the
         next event published."""
         if self._closing:
-            raise Unavailable("registry shutting down", reason="SHUTTING_DOWN")
+            raise shutting_down()
         if len(self._subscribers) >= self._max_subscribers:
-            raise ResourceExhausted(
+            raise limit_reached(
+                Reason.TOO_MANY_SUBSCRIBERS,
                 f"the registry serves its maximum of {self._max_subscribers} subscriptions",
-                reason="TOO_MANY_SUBSCRIBERS",
+                self._max_subscribers,
             )
         if after_sequence is not None and after_sequence < 0:
             raise InvalidArgument("after_sequence", "must be >= 0")

@@ -30,9 +30,10 @@ from registry.core.graph_model import (
     Observed,
 )
 from registry.core.graph_traffic import ObservedEdge, Traffic
+from registry.core.limits import LIMITS
 from registry.core.model import SERVING_STATUSES, DependencyKind, Instance
 
-MAX_DEPTH = 32
+MAX_DEPTH = LIMITS.graph_depth_max
 HUBS = 10
 
 Pair = tuple[str, str]

@@ -104,7 +104,18 @@ class Traffic:
             if stats.count:
                 yield ObservedEdge(source, target, kind, stats)
 
-    def totals(self) -> Iterator[tuple[EdgeKey, int]]:
-        """Messages per edge since it was first seen (for counters read at scrape time)."""
-        for key, edge in self._edges.items():
-            yield key, edge.total
+    def totals(self) -> Iterator[tuple[EdgeKey, int, int]]:
+        """(edge, status code, messages) since the edge was first seen, codes with messages only:
+        the counters the metrics read at scrape time."""
+        for key, edge in list(self._edges.items()):
+            for code, count in enumerate(edge.codes):
+                if count:
+                    yield key, code, count
+
+    def quantiles(self, window: Window) -> Iterator[tuple[EdgeKey, WindowStats]]:
+        """Each active edge's stats over `window` (the metrics' latency gauges)."""
+        now = self._clock()
+        for key, edge in list(self._edges.items()):
+            stats = edge.stats(now, window)
+            if stats.count:
+                yield key, stats

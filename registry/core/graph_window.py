@@ -116,7 +116,7 @@ class EdgeWindows:
     """The two rings of one observed edge. `record` is the per-message path; `stats` is read on
     demand (a graph request), summing at most 60 rows."""
 
-    __slots__ = ("_data", "_epochs", "last_seen", "total")
+    __slots__ = ("_data", "_epochs", "codes", "last_seen", "total")
 
     _ZERO_ROW = array("q", bytes(8 * FIELDS))
 
@@ -129,6 +129,8 @@ class EdgeWindows:
         self.last_seen = 0.0
         self.total = 0
         """Messages since the edge was first seen (not windowed)."""
+        self.codes = array("q", bytes(8 * CODES))
+        """Messages per status code since the edge was first seen (counters for the metrics)."""
 
     def record(self, now: float, code: int, seconds: float) -> None:
         """Count one message that ended with status `code` after `seconds`."""
@@ -136,6 +138,7 @@ class EdgeWindows:
         status = BUCKETS + (code if 0 <= code < CODES else CODE_UNKNOWN)
         self.last_seen = now
         self.total += 1
+        self.codes[status - BUCKETS] += 1
         self._count(0, int(now // _FINE.slot_seconds), bucket, status)
         self._count(1, int(now // _COARSE.slot_seconds), bucket, status)
 

@@ -1,16 +1,14 @@
 """Relayed messages: the envelope, its enums, and every rule an envelope must meet.
 
 The proto comments (protos/registry/v1/envelope.proto) document these rules for senders; this
-module enforces them, with the numbers in one `MessageLimits` value. `accept` is the single door
-through which a sender's envelope enters the relay: it checks the caller's fields, drops the
-output-only ones the caller may have set, and stamps what the registry owns (id, source, trace,
-time), so nothing downstream ever sees an unchecked or forged envelope.
-"""
+module enforces them, with the numbers from the one table in `registry.core.limits`. `accept` is
+the single door through which a sender's envelope enters the relay: it checks the caller's fields,
+drops the output-only ones the caller may have set, and stamps what the registry owns (id, source,
+trace, time), so nothing downstream ever sees an unchecked or forged envelope."""
 
 from __future__ import annotations
 
 import enum
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from types import MappingProxyType
 
 from registry.core import validation
 from registry.core.errors import InvalidArgument
+from registry.core.limits import LIMITS
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -39,31 +38,11 @@ class Priority(enum.IntEnum):
     CRITICAL = 4
 
 
-@dataclass(frozen=True, slots=True)
-class MessageLimits:
-    """Bounds on every envelope field. Lengths are in characters unless named `_bytes`."""
-
-    id_length: int = 64
-    name_length: int = 255
-    name_segments: int = 16
-    segment_length: int = 63
-    content_type_length: int = 127
-    headers: int = 32
-    header_key_length: int = 63
-    header_value_length: int = 1024
-    headers_total_bytes: int = 8 * 1024
-    tenant_id_length: int = 128
-    idempotency_key_length: int = 128
-    topic_patterns: int = 32
-    filter_services: int = 32
-
-
-LIMITS = MessageLimits()
-
-_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}", re.ASCII)
-_SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,63}", re.ASCII)
-_HEADER_KEY = re.compile(r"[a-z0-9_.-]{1,63}", re.ASCII)
-_TENANT = re.compile(r"[A-Za-z0-9_.:-]{0,128}", re.ASCII)
+_ID = validation.pattern(rf"[A-Za-z0-9_.:-]{{1,{LIMITS.envelope_id_length}}}")
+SEGMENT = validation.pattern(rf"[A-Za-z0-9_-]{{1,{LIMITS.topic_segment_length}}}")
+"""One segment of a topic or message name (also of a scope's topic pattern)."""
+_HEADER_KEY = validation.pattern(rf"[a-z0-9_.-]{{1,{LIMITS.header_key_length}}}")
+_TENANT = validation.pattern(rf"[A-Za-z0-9_.:-]{{0,{LIMITS.tenant_id_length}}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +133,9 @@ def accept(envelope: Envelope, stamp: Stamp, max_payload_bytes: int, path: str =
 
 def _check(envelope: Envelope, max_payload_bytes: int, path: str) -> None:
     if envelope.id and _ID.fullmatch(envelope.id) is None:
-        raise InvalidArgument(f"{path}.id", f"must be 1-{LIMITS.id_length} characters of A-Z a-z 0-9 _ . : -")
+        raise InvalidArgument(
+            f"{path}.id", f"must be 1-{LIMITS.envelope_id_length} characters of A-Z a-z 0-9 _ . : -"
+        )
     topic_name(envelope.name, f"{path}.name")
     if envelope.type is MessageType.EVENT:
         if envelope.target_service:
@@ -180,14 +161,14 @@ def topic_name(name: str, field_path: str) -> None:
         raise InvalidArgument(field_path, "required")
     segments = name.split(".")
     if (
-        len(name) > LIMITS.name_length
-        or len(segments) > LIMITS.name_segments
-        or not all(_SEGMENT.fullmatch(s) for s in segments)
+        len(name) > LIMITS.topic_length
+        or len(segments) > LIMITS.topic_segments
+        or not all(SEGMENT.fullmatch(s) for s in segments)
     ):
         raise InvalidArgument(
             field_path,
-            f"must be 1-{LIMITS.name_length} characters: 1-{LIMITS.name_segments} segments separated by "
-            f"'.', each 1-{LIMITS.segment_length} characters of A-Z a-z 0-9 _ -",
+            f"must be 1-{LIMITS.topic_length} characters: 1-{LIMITS.topic_segments} segments separated by "
+            f"'.', each 1-{LIMITS.topic_segment_length} characters of A-Z a-z 0-9 _ -",
         )
 
 
@@ -196,14 +177,14 @@ def topic_pattern(pattern: str, field_path: str) -> None:
     segments = pattern.split(".")
     if (
         not pattern
-        or len(pattern) > LIMITS.name_length
-        or len(segments) > LIMITS.name_segments
-        or not all(s in ("*", "#") or _SEGMENT.fullmatch(s) for s in segments)
+        or len(pattern) > LIMITS.topic_length
+        or len(segments) > LIMITS.topic_segments
+        or not all(s in ("*", "#") or SEGMENT.fullmatch(s) for s in segments)
     ):
         raise InvalidArgument(
             field_path,
-            f"must be 1-{LIMITS.name_length} characters: 1-{LIMITS.name_segments} segments separated by "
-            "'.', each '*', '#' or 1-63 characters of A-Z a-z 0-9 _ -",
+            f"must be 1-{LIMITS.topic_length} characters: 1-{LIMITS.topic_segments} segments separated by "
+            f"'.', each '*', '#' or 1-{LIMITS.topic_segment_length} characters of A-Z a-z 0-9 _ -",
         )
 
 

@@ -146,3 +146,15 @@ class Forwarder(Protocol):
     def forget(self, key: InstanceKey) -> None:
         """Release whatever is held for an instance that left or moved."""
         ...
+
+
+class Clock(Protocol):
+    """The clocks the core reads, injected instead of calls to `time`: a monotonic reading for
+    every interval, deadline and rate (it never jumps), and the wall clock only to show when
+    something happened and to age a client's send time. Tests drive the core with a clock they
+    move by hand; the registry hands liveness one that does not run while the registry itself is
+    stalled. The process's real clocks are `registry.clock.SystemClock`."""
+
+    def monotonic(self) -> float: ...
+
+    def wall(self) -> float: ...

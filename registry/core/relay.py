@@ -20,7 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from registry.core.errors import NotFound, RegistryError, TargetError, Unavailable
+from registry.core.errors import (
+    NotFound,
+    Reason,
+    RegistryError,
+    TargetError,
+    Unavailable,
+)
 from registry.core.graph_traffic import Traffic
 from registry.core.messages import Envelope, MessageType, Reply
 from registry.core.model import SERVING_STATUSES, Change, ChangeType, EndpointProtocol, Instance, InstanceKey
@@ -191,7 +197,8 @@ class Relay:
             raise Unavailable(
                 f"instance {failed.key[1]!r} of service {service!r} is unavailable ({error.message}) "
                 "and no other instance is serving",
-                reason="NO_HEALTHY_INSTANCE",
+                reason=Reason.NO_HEALTHY_INSTANCE,
+                metadata={"service": service, "instance": failed.key[1]},
             ) from error
         return self._pick(others, balancing, cursor)
 
@@ -208,7 +215,11 @@ class Relay:
     def _candidates(self, service: str, *, required: bool = True) -> list[Target]:
         instances = self._catalog.instances_of(service)
         if not instances and required:
-            raise NotFound(f"no instance of service {service!r} is registered", reason="SERVICE_NOT_FOUND")
+            raise NotFound(
+                f"no instance of service {service!r} is registered",
+                reason=Reason.SERVICE_NOT_FOUND,
+                metadata={"service": service},
+            )
         targets = []
         for instance in instances.values():
             if instance.status in SERVING_STATUSES:
@@ -219,7 +230,8 @@ class Relay:
             raise Unavailable(
                 f"service {service!r} has {len(instances)} registered instance(s) but none is serving "
                 "with a GRPC endpoint",
-                reason="NO_HEALTHY_INSTANCE",
+                reason=Reason.NO_HEALTHY_INSTANCE,
+                metadata={"service": service},
             )
         return targets
 

@@ -17,7 +17,6 @@ import contextlib
 import heapq
 import itertools
 import logging
-import time
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
@@ -35,14 +34,15 @@ fire up to about this late, which liveness (half an interval of tolerance) does 
 
 
 class DeadlineScheduler(Generic[K]):
-    """Calls `fire(key, now)` once each key's deadline (a `time.monotonic()` value) has passed.
+    """Calls `fire(key, now)` once each key's deadline (a value of `clock()`) has passed.
 
     A key has at most one deadline; scheduling it again replaces the previous one. `fire` runs on
     the scheduler task and may schedule or cancel any key, including the one it was called for.
     """
 
-    def __init__(self, fire: Callable[[K, float], None]) -> None:
+    def __init__(self, fire: Callable[[K, float], None], clock: Callable[[], float]) -> None:
         self._fire = fire
+        self._clock = clock
         self._heap: list[tuple[float, int, K]] = []
         self._current: dict[K, tuple[float, int]] = {}
         self._sequence = itertools.count()
@@ -107,18 +107,23 @@ class DeadlineScheduler(Generic[K]):
             heapq.heappop(heap)
         return None if not heap else max(0.0, heap[0][0] - now)
 
+    def fire_due(self) -> None:
+        """Fire every key whose deadline has passed on the clock (the task does this; a test
+        driving a manual clock may call it directly)."""
+        now = self._clock()
+        for key in self._pop_due(now):
+            if key in self._current:
+                continue  # an earlier callback of this round gave it a new deadline
+            try:
+                self._fire(key, now)
+            except Exception:
+                log.exception("deadline callback failed", extra={"key": key})
+
     async def _run(self) -> None:
         while True:
-            now = time.monotonic()
-            for key in self._pop_due(now):
-                if key in self._current:
-                    continue  # an earlier callback of this round gave it a new deadline
-                try:
-                    self._fire(key, now)
-                except Exception:
-                    log.exception("deadline callback failed", extra={"key": key})
+            self.fire_due()
             self._wake.clear()
-            delay = self._next_delay(time.monotonic())
+            delay = self._next_delay(self._clock())
             if delay is None:
                 await self._wake.wait()
                 continue

@@ -20,7 +20,11 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 
-from registry.core.errors import RegistryError, ResourceExhausted
+from registry.core.errors import (
+    Reason,
+    RegistryError,
+    limit_reached,
+)
 from registry.core.messages import Envelope, Priority
 
 _HIGHEST_FIRST = sorted(Priority, reverse=True)
@@ -46,10 +50,11 @@ class LiveBuffer:
         """Queue a matching event; False (and the subscriber is cut) when the buffer is full."""
         if self._size >= self._limit:
             self.end(
-                ResourceExhausted(
+                limit_reached(
+                    Reason.SUBSCRIBER_TOO_SLOW,
                     f"subscriber fell {self._size} events behind (the buffer limit); resume with "
                     f"after_sequence={self.resume_after()}",
-                    reason="SUBSCRIBER_TOO_SLOW",
+                    self._limit,
                 )
             )
             return False

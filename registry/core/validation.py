@@ -1,9 +1,10 @@
-"""Every rule a request must meet, with the numbers in one `Limits` value.
+"""Every rule a request must meet, with the numbers from the one table in `registry.core.limits`.
 
 The proto comments (protos/registry/v1/instance.proto, registry_service.proto) document these
-rules for clients; this module enforces them, so the two are kept side by side by keeping the
-numbers here and nowhere else. A violation raises InvalidArgument naming the full field path as
-the request spells it (`instance.endpoints[1].port`), so a client can point at its mistake.
+rules for clients; this module enforces them, building its patterns from the table, and
+tests/test_api_contract.py checks the comments and docs against the same table. A violation raises
+InvalidArgument naming the full field path as the request spells it
+(`instance.endpoints[1].port`), so a client can point at its mistake.
 
 Registrations are also normalised here (endpoint names default to the protocol, duplicate tags
 dropped, weight 0 becomes the default), so that two requests meaning the same thing compare
@@ -13,59 +14,20 @@ equal and an idempotent re-register really changes nothing.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from registry.core.errors import InvalidArgument
+from registry.core.limits import LIMITS
 from registry.core.lookup import LookupQuery
 from registry.core.model import Dependency, Endpoint, HeartbeatPolicy, InstanceKey, Registration
-from registry.core.versions import parse_version
+from registry.core.versions import parse_constraint, parse_version
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Bounds on everything a caller sends. Lengths are in characters unless named `_bytes`."""
-
-    service_name_length: int = 63
-    instance_id_length: int = 128
-    endpoints: int = 16
-    endpoint_name_length: int = 63
-    host_length: int = 253
-    zone_id_length: int = 32
-    """An IPv6 zone id (`fe80::1%eth0`): an interface name (Linux: at most 15) or index."""
-    version_length: int = 64
-    tags: int = 32
-    tag_length: int = 63
-    metadata_entries: int = 64
-    metadata_key_length: int = 63
-    metadata_value_bytes: int = 512
-    metadata_total_bytes: int = 16 * 1024
-    zone_length: int = 63
-    weight_max: int = 1000
-    weight_default: int = 100
-    dependencies: int = 64
-    heartbeat_interval_min: float = 0.010
-    heartbeat_interval_max: float = 3600.0
-    heartbeat_timeout_max: float = 86400.0
-    heartbeat_max_failures: int = 100
-    lookup_tags: int = 32
-    lookup_metadata: int = 32
-    version_constraint_length: int = 256
-    lookup_limit: int = 1000
-    page_size_default: int = 100
-    page_size_max: int = 1000
-    watch_services: int = 64
-    progress_interval_default_ms: int = 10_000
-    progress_interval_min_ms: int = 100
-    progress_interval_max_ms: int = 3_600_000
-
-
-LIMITS = Limits()
-
-
-def _pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.ASCII)
+def pattern(regex: str) -> re.Pattern[str]:
+    """A full-match pattern over ASCII (`\\d` never matches other scripts' digits)."""
+    return re.compile(regex, re.ASCII)
 
 
 def _inner(length: int) -> int:
@@ -73,19 +35,17 @@ def _inner(length: int) -> int:
     return length - 2
 
 
-_SERVICE_NAME = _pattern(rf"[a-z](?:[a-z0-9-]{{0,{_inner(LIMITS.service_name_length)}}}[a-z0-9])?")
-_INSTANCE_ID = _pattern(
-    rf"[A-Za-z0-9](?:[A-Za-z0-9._-]{{0,{_inner(LIMITS.instance_id_length)}}}[A-Za-z0-9])?"
-)
-_ENDPOINT_NAME = _pattern(rf"[a-z0-9-]{{1,{LIMITS.endpoint_name_length}}}")
+SERVICE_NAME = pattern(rf"[a-z](?:[a-z0-9-]{{0,{_inner(LIMITS.service_name_length)}}}[a-z0-9])?")
+_INSTANCE_ID = pattern(rf"[A-Za-z0-9](?:[A-Za-z0-9._-]{{0,{_inner(LIMITS.instance_id_length)}}}[A-Za-z0-9])?")
+_ENDPOINT_NAME = pattern(rf"[a-z0-9-]{{1,{LIMITS.endpoint_name_length}}}")
 # Host names as resolvers accept them: dot-separated labels of at most 63 characters (RFC 1123);
 # `_` is allowed because container platforms hand out such names.
-_HOST_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
-_HOST_NAME = _pattern(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*\.?")
-_TAG = _pattern(rf"[A-Za-z0-9_.:/-]{{1,{LIMITS.tag_length}}}")
-_METADATA_KEY = _pattern(rf"[A-Za-z0-9_./-]{{1,{LIMITS.metadata_key_length}}}")
-_ZONE = _pattern(rf"[a-z0-9-]{{0,{LIMITS.zone_length}}}")
-_ZONE_ID = _pattern(rf"[A-Za-z0-9_.-]{{1,{LIMITS.zone_id_length}}}")
+_HOST_LABEL = rf"[A-Za-z0-9_](?:[A-Za-z0-9_-]{{0,{_inner(LIMITS.host_label_length)}}}[A-Za-z0-9_])?"
+_HOST_NAME = pattern(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*\.?")
+_TAG = pattern(rf"[A-Za-z0-9_.:/-]{{1,{LIMITS.tag_length}}}")
+METADATA_KEY = pattern(rf"[A-Za-z0-9_./-]{{1,{LIMITS.metadata_key_length}}}")
+_ZONE = pattern(rf"[a-z0-9-]{{0,{LIMITS.zone_length}}}")
+_ZONE_ID = pattern(rf"[A-Za-z0-9_.-]{{1,{LIMITS.zone_id_length}}}")
 
 
 def _shown(text: str) -> str:
@@ -97,7 +57,7 @@ def _shown(text: str) -> str:
 def service_name(name: str, field: str) -> None:
     if not name:
         raise InvalidArgument(field, "required")
-    if _SERVICE_NAME.fullmatch(name) is None:
+    if SERVICE_NAME.fullmatch(name) is None:
         raise InvalidArgument(
             field,
             f"{_shown(name)} must be 1-{LIMITS.service_name_length} characters of a-z, 0-9 and '-', "
@@ -193,7 +153,7 @@ def _metadata(metadata: Mapping[str, str], field: str, most: int) -> None:
         raise InvalidArgument(field, f"at most {most} entries")
     total = 0
     for key, value in metadata.items():
-        if _METADATA_KEY.fullmatch(key) is None:
+        if METADATA_KEY.fullmatch(key) is None:
             raise InvalidArgument(
                 f"{field}[{_shown(key)}]",
                 f"key must be 1-{LIMITS.metadata_key_length} characters of A-Z a-z 0-9 _ . / -",
@@ -225,6 +185,13 @@ def _dependencies(dependencies: Sequence[Dependency], field: str) -> None:
         if dependency.service_name in seen:
             raise InvalidArgument(path, f"{_shown(dependency.service_name)} is listed twice")
         seen.add(dependency.service_name)
+        if dependency.version_constraint:
+            constraint_path = f"{field}[{index}].version_constraint"
+            if len(dependency.version_constraint) > LIMITS.version_constraint_length:
+                raise InvalidArgument(
+                    constraint_path, f"at most {LIMITS.version_constraint_length} characters"
+                )
+            parse_constraint(dependency.version_constraint, constraint_path)
 
 
 def _heartbeat_policy(policy: HeartbeatPolicy, field: str) -> None:
@@ -283,6 +250,24 @@ def lookup_query(query: LookupQuery) -> None:
         _zone(query.preferred_zone, "preferred_zone")
     if not 0 <= query.limit <= LIMITS.lookup_limit:
         raise InvalidArgument("limit", f"{query.limit} is outside 0-{LIMITS.lookup_limit}")
+
+
+def gauges(values: Mapping[str, float], field: str) -> None:
+    """Custom load gauges of a heartbeat: keyed like metadata, finite values."""
+    if len(values) > LIMITS.load_gauges:
+        raise InvalidArgument(field, f"at most {LIMITS.load_gauges} gauges")
+    for key, value in values.items():
+        if METADATA_KEY.fullmatch(key) is None:
+            raise InvalidArgument(
+                field, f"keys must be 1-{LIMITS.metadata_key_length} characters of A-Z a-z 0-9 _ . / -"
+            )
+        if not math.isfinite(value):
+            raise InvalidArgument(f"{field}[{key}]", "must be finite")
+
+
+def drain_reason(reason: str, field: str = "reason") -> None:
+    if len(reason) > LIMITS.drain_reason_length:
+        raise InvalidArgument(field, f"at most {LIMITS.drain_reason_length} characters")
 
 
 def page_size(size: int, field: str = "page_size") -> int:

@@ -24,7 +24,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 
-from registry.core.errors import InvalidArgument, RegistryError, ResourceExhausted, Unavailable
+from registry.core.errors import (
+    InvalidArgument,
+    Reason,
+    RegistryError,
+    ResourceExhausted,
+    limit_reached,
+    shutting_down,
+)
 from registry.core.model import Change, Instance
 
 Snapshot = Callable[[frozenset[str]], list[Instance]]
@@ -115,6 +122,8 @@ class WatchHub:
         self._all_services: set[Watcher] = set()
         self._count = 0
         self._closed = False
+        self.cut = 0
+        """Watchers ended because they fell behind, since start."""
         self.revision = 0
         """Revision of the last published change (or the start revision)."""
         self.compact_revision = 0
@@ -136,11 +145,12 @@ class WatchHub:
         if after_revision < 0:
             raise InvalidArgument("after_revision", f"{after_revision} is negative")
         if self._closed:
-            raise Unavailable("registry shutting down")
+            raise shutting_down()
         if self._count >= self._max_watchers:
-            raise ResourceExhausted(
+            raise limit_reached(
+                Reason.TOO_MANY_WATCHERS,
                 f"too many watchers ({self._max_watchers}); close one or retry later",
-                reason="TOO_MANY_WATCHERS",
+                self._max_watchers,
             )
         if after_revision == 0:
             start = WatchStart(self.revision, snapshot(services), ())
@@ -183,13 +193,19 @@ class WatchHub:
         for watcher in fell_behind:
             self._cut(watcher)
 
+    def backlogs(self) -> list[int]:
+        """Changes queued for each open watcher (its lag behind the catalog), for metrics."""
+        watchers = set(self._all_services).union(*self._by_service.values())
+        return [len(w._queue) for w in watchers]
+
     def _cut(self, watcher: Watcher) -> None:
+        self.cut += 1
         at = watcher.revision
         self.remove(watcher)
         watcher._end(
             ResourceExhausted(
                 f"watcher fell behind at revision {at}; resume with after_revision={at}",
-                reason="WATCHER_FELL_BEHIND",
+                reason=Reason.WATCHER_FELL_BEHIND,
             )
         )
 

@@ -190,13 +190,19 @@ def _row_from_instance(instance: Instance) -> dict[str, Any]:
         "metadata": _to_json(dict(registration.metadata)),
         "zone": registration.zone,
         "weight": registration.weight,
-        "dependencies": _to_json(
-            [{"service_name": d.service_name, "kind": int(d.kind)} for d in registration.dependencies]
-        ),
+        "dependencies": _to_json([_dependency_json(d) for d in registration.dependencies]),
         "heartbeat_interval": policy.interval,
         "heartbeat_timeout": policy.timeout,
         "heartbeat_max_failures": policy.max_failures,
     }
+
+
+def _dependency_json(dependency: Dependency) -> dict[str, str | int]:
+    """A dependency as stored; the version constraint only when declared (older rows lack it)."""
+    stored: dict[str, str | int] = {"service_name": dependency.service_name, "kind": int(dependency.kind)}
+    if dependency.version_constraint:
+        stored["version_constraint"] = dependency.version_constraint
+    return stored
 
 
 def _instance_from_row(row: sqlite3.Row) -> Instance:
@@ -214,7 +220,7 @@ def _instance_from_row(row: sqlite3.Row) -> Instance:
         zone=values["zone"],
         weight=values["weight"],
         dependencies=tuple(
-            Dependency(d["service_name"], DependencyKind(d["kind"]))
+            Dependency(d["service_name"], DependencyKind(d["kind"]), d.get("version_constraint", ""))
             for d in json.loads(values["dependencies"])
         ),
         heartbeat_policy=HeartbeatPolicy(

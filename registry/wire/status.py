@@ -55,10 +55,10 @@ def _pack(message: Any) -> any_pb2.Any:
 
 
 def to_status(error: errors.RegistryError) -> grpc.Status:
-    """A rich status for a domain error: ErrorInfo always, BadRequest for a bad field."""
-    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN)
-    if isinstance(error, errors.InvalidArgument):
-        info.metadata["field"] = error.field
+    """A rich status for a domain error: ErrorInfo always (reason, and the dynamic values such as
+    `service`, `instance`, `limit` or `field` in its metadata, as AIP-193 asks), BadRequest for a
+    bad field."""
+    info = error_details_pb2.ErrorInfo(reason=error.reason.value, domain=DOMAIN, metadata=error.metadata)
     details = [_pack(info)]  # packing copies: everything goes into `info` first
     if isinstance(error, errors.InvalidArgument):
         violation = error_details_pb2.BadRequest.FieldViolation(

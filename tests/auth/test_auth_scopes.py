@@ -19,8 +19,9 @@ from registry.auth.policy import (
     require_service,
     require_subscribe,
 )
-from registry.auth.verifier import CACHE_SIZE, Verifier
+from registry.auth.verifier import Verifier
 from registry.core.errors import PermissionDenied
+from registry.core.limits import LIMITS
 
 SERVED = [registry_service_pb2, heartbeat_service_pb2, relay_service_pb2]
 
@@ -40,8 +41,8 @@ def test_parse_keeps_known_scopes_and_ignores_the_rest() -> None:
 
 
 def test_parse_reads_a_bounded_number_of_scopes() -> None:
-    many = " ".join(f"send:svc-{i}" for i in range(scopes.MAX_SCOPES + 10))
-    assert len(scopes.parse(many)) == scopes.MAX_SCOPES
+    many = " ".join(f"send:svc-{i}" for i in range(LIMITS.token_scopes + 10))
+    assert len(scopes.parse(many)) == LIMITS.token_scopes
 
 
 @pytest.mark.parametrize(
@@ -73,8 +74,8 @@ def test_covers(granted: str, requested: str, covered: bool) -> None:
 
 
 def test_many_hashes_stay_cheap() -> None:
-    pattern = ".".join(["#"] * scopes.MAX_PATTERN_SEGMENTS)
-    topic = ".".join(["x"] * scopes.MAX_PATTERN_SEGMENTS) + ".y"
+    pattern = ".".join(["#"] * LIMITS.topic_segments)
+    topic = ".".join(["x"] * LIMITS.topic_segments) + ".y"
     assert scopes.covers(pattern + ".z", topic) is False
 
 
@@ -133,10 +134,10 @@ def test_the_verification_cache_is_bounded() -> None:
     verifier = Verifier(KeyRing(secret, None), audience="registry")
     tokens = [
         signing.mint(secret, service=f"svc-{i}", scope=["discover"], ttl=60, audience="registry")
-        for i in range(CACHE_SIZE + 5)
+        for i in range(LIMITS.verified_tokens_cached + 5)
     ]
     identities = [verifier.verify(t) for t in tokens]
-    assert len(verifier._cache) == CACHE_SIZE  # the oldest five were dropped
+    assert len(verifier._cache) == LIMITS.verified_tokens_cached  # the oldest five were dropped
     assert verifier.verify(tokens[-1]) is identities[-1]  # a hit returns the cached identity
     assert verifier.verify(tokens[0]) is not identities[0]  # an evicted one is verified afresh
     assert verifier.verify(tokens[0]).service == "svc-0"

@@ -65,7 +65,8 @@ async def test_reregisters_by_itself_after_being_deregistered(
     connect: Connect, channel: grpc.aio.Channel
 ) -> None:
     service = await connect("orders", instance_id="orders-1")
-    registration = await service.register("127.0.0.1:9001", **FAST_BEATS)
+    # Beats a second apart: the HEALTHY read below must not depend on how busy the machine is.
+    registration = await service.register("127.0.0.1:9001", heartbeat_interval=1.0, heartbeat_timeout=10.0)
     async with asyncio.timeout(3):
         await registration.wait_for_status()
     await stub(channel).Deregister(pb.DeregisterRequest(service_name="orders", instance_id="orders-1"))

@@ -26,7 +26,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aregistry/v1/instance.proto\x12\x0bregistry.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x04\n\x08Instance\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0cservice_name\x18\x02 \x01(\t\x12\x13\n\x0binstance_id\x18\x03 \x01(\t\x12(\n\tendpoints\x18\x04 \x03(\x0b\x32\x15.registry.v1.Endpoint\x12\x0f\n\x07version\x18\x05 \x01(\t\x12\x0c\n\x04tags\x18\x06 \x03(\t\x12\x35\n\x08metadata\x18\x07 \x03(\x0b\x32#.registry.v1.Instance.MetadataEntry\x12\x0c\n\x04zone\x18\x08 \x01(\t\x12\x0e\n\x06weight\x18\t \x01(\r\x12-\n\x0c\x64\x65pendencies\x18\n \x03(\x0b\x32\x17.registry.v1.Dependency\x12\x36\n\x10heartbeat_policy\x18\x0b \x01(\x0b\x32\x1c.registry.v1.HeartbeatPolicy\x12)\n\x06status\x18\x0c \x01(\x0e\x32\x19.registry.v1.HealthStatus\x12/\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bstatus_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x63reate_revision\x18\x10 \x01(\x03\x12\x14\n\x0cmod_revision\x18\x11 \x01(\x03\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"e\n\x08\x45ndpoint\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04host\x18\x02 \x01(\t\x12\x0c\n\x04port\x18\x03 \x01(\r\x12/\n\x08protocol\x18\x04 \x01(\x0e\x32\x1d.registry.v1.EndpointProtocol\"M\n\nDependency\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.registry.v1.DependencyKind\"\x80\x01\n\x0fHeartbeatPolicy\x12+\n\x08interval\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12*\n\x07timeout\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0cmax_failures\x18\x03 \x01(\r*\xdd\x01\n\x10\x45ndpointProtocol\x12!\n\x1d\x45NDPOINT_PROTOCOL_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45NDPOINT_PROTOCOL_GRPC\x10\x01\x12\x1b\n\x17\x45NDPOINT_PROTOCOL_GRPCS\x10\x02\x12\x1a\n\x16\x45NDPOINT_PROTOCOL_HTTP\x10\x03\x12\x1b\n\x17\x45NDPOINT_PROTOCOL_HTTPS\x10\x04\x12\x19\n\x15\x45NDPOINT_PROTOCOL_TCP\x10\x05\x12\x19\n\x15\x45NDPOINT_PROTOCOL_UDP\x10\x06*\x83\x01\n\x0e\x44\x65pendencyKind\x12\x1f\n\x1b\x44\x45PENDENCY_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44\x45PENDENCY_KIND_HARD\x10\x01\x12\x18\n\x14\x44\x45PENDENCY_KIND_SOFT\x10\x02\x12\x1c\n\x18\x44\x45PENDENCY_KIND_OPTIONAL\x10\x03*\xcf\x01\n\x0cHealthStatus\x12\x1d\n\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15HEALTH_STATUS_UNKNOWN\x10\x01\x12\x19\n\x15HEALTH_STATUS_HEALTHY\x10\x02\x12\x1a\n\x16HEALTH_STATUS_DEGRADED\x10\x03\x12\x1a\n\x16HEALTH_STATUS_CRITICAL\x10\x04\x12\x16\n\x12HEALTH_STATUS_DEAD\x10\x05\x12\x1a\n\x16HEALTH_STATUS_DRAINING\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aregistry/v1/instance.proto\x12\x0bregistry.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x04\n\x08Instance\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0cservice_name\x18\x02 \x01(\t\x12\x13\n\x0binstance_id\x18\x03 \x01(\t\x12(\n\tendpoints\x18\x04 \x03(\x0b\x32\x15.registry.v1.Endpoint\x12\x0f\n\x07version\x18\x05 \x01(\t\x12\x0c\n\x04tags\x18\x06 \x03(\t\x12\x35\n\x08metadata\x18\x07 \x03(\x0b\x32#.registry.v1.Instance.MetadataEntry\x12\x0c\n\x04zone\x18\x08 \x01(\t\x12\x0e\n\x06weight\x18\t \x01(\r\x12-\n\x0c\x64\x65pendencies\x18\n \x03(\x0b\x32\x17.registry.v1.Dependency\x12\x36\n\x10heartbeat_policy\x18\x0b \x01(\x0b\x32\x1c.registry.v1.HeartbeatPolicy\x12)\n\x06status\x18\x0c \x01(\x0e\x32\x19.registry.v1.HealthStatus\x12/\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bstatus_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x63reate_revision\x18\x10 \x01(\x03\x12\x14\n\x0cmod_revision\x18\x11 \x01(\x03\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"e\n\x08\x45ndpoint\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04host\x18\x02 \x01(\t\x12\x0c\n\x04port\x18\x03 \x01(\r\x12/\n\x08protocol\x18\x04 \x01(\x0e\x32\x1d.registry.v1.EndpointProtocol\"i\n\nDependency\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.registry.v1.DependencyKind\x12\x1a\n\x12version_constraint\x18\x03 \x01(\t\"\x80\x01\n\x0fHeartbeatPolicy\x12+\n\x08interval\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12*\n\x07timeout\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0cmax_failures\x18\x03 \x01(\r*\xdd\x01\n\x10\x45ndpointProtocol\x12!\n\x1d\x45NDPOINT_PROTOCOL_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45NDPOINT_PROTOCOL_GRPC\x10\x01\x12\x1b\n\x17\x45NDPOINT_PROTOCOL_GRPCS\x10\x02\x12\x1a\n\x16\x45NDPOINT_PROTOCOL_HTTP\x10\x03\x12\x1b\n\x17\x45NDPOINT_PROTOCOL_HTTPS\x10\x04\x12\x19\n\x15\x45NDPOINT_PROTOCOL_TCP\x10\x05\x12\x19\n\x15\x45NDPOINT_PROTOCOL_UDP\x10\x06*\x83\x01\n\x0e\x44\x65pendencyKind\x12\x1f\n\x1b\x44\x45PENDENCY_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44\x45PENDENCY_KIND_HARD\x10\x01\x12\x18\n\x14\x44\x45PENDENCY_KIND_SOFT\x10\x02\x12\x1c\n\x18\x44\x45PENDENCY_KIND_OPTIONAL\x10\x03*\xcf\x01\n\x0cHealthStatus\x12\x1d\n\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15HEALTH_STATUS_UNKNOWN\x10\x01\x12\x19\n\x15HEALTH_STATUS_HEALTHY\x10\x02\x12\x1a\n\x16HEALTH_STATUS_DEGRADED\x10\x03\x12\x1a\n\x16HEALTH_STATUS_CRITICAL\x10\x04\x12\x16\n\x12HEALTH_STATUS_DEAD\x10\x05\x12\x1a\n\x16HEALTH_STATUS_DRAINING\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,12 +35,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_INSTANCE_METADATAENTRY']._loaded_options = None
   _globals['_INSTANCE_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_ENDPOINTPROTOCOL']._serialized_start=1039
-  _globals['_ENDPOINTPROTOCOL']._serialized_end=1260
-  _globals['_DEPENDENCYKIND']._serialized_start=1263
-  _globals['_DEPENDENCYKIND']._serialized_end=1394
-  _globals['_HEALTHSTATUS']._serialized_start=1397
-  _globals['_HEALTHSTATUS']._serialized_end=1604
+  _globals['_ENDPOINTPROTOCOL']._serialized_start=1067
+  _globals['_ENDPOINTPROTOCOL']._serialized_end=1288
+  _globals['_DEPENDENCYKIND']._serialized_start=1291
+  _globals['_DEPENDENCYKIND']._serialized_end=1422
+  _globals['_HEALTHSTATUS']._serialized_start=1425
+  _globals['_HEALTHSTATUS']._serialized_end=1632
   _globals['_INSTANCE']._serialized_start=109
   _globals['_INSTANCE']._serialized_end=723
   _globals['_INSTANCE_METADATAENTRY']._serialized_start=676
@@ -48,7 +48,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENDPOINT']._serialized_start=725
   _globals['_ENDPOINT']._serialized_end=826
   _globals['_DEPENDENCY']._serialized_start=828
-  _globals['_DEPENDENCY']._serialized_end=905
-  _globals['_HEARTBEATPOLICY']._serialized_start=908
-  _globals['_HEARTBEATPOLICY']._serialized_end=1036
+  _globals['_DEPENDENCY']._serialized_end=933
+  _globals['_HEARTBEATPOLICY']._serialized_start=936
+  _globals['_HEARTBEATPOLICY']._serialized_end=1064
 # @@protoc_insertion_point(module_scope)

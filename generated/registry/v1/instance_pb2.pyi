@@ -322,19 +322,25 @@ class Dependency(_message.Message):
 
     SERVICE_NAME_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
+    VERSION_CONSTRAINT_FIELD_NUMBER: _builtins.int
     service_name: _builtins.str
     """Required. Name of the service depended upon (same rule as Instance.service_name)."""
     kind: Global___DependencyKind.ValueType
     """Required. How badly the instance suffers when the dependency is down."""
+    version_constraint: _builtins.str
+    """Optional. Versions of the dependency this instance works with, in Lookup's
+    `version_constraint` syntax (`>=2,<3`). At most 256 characters. Shown on the dependency graph.
+    """
     def __init__(
         self,
         *,
         service_name: _builtins.str = ...,
         kind: Global___DependencyKind.ValueType = ...,
+        version_constraint: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "service_name", b"service_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "service_name", b"service_name", "version_constraint", b"version_constraint"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from generated.registry.v1 import dependency_graph_pb2 as registry_dot_v1_dot_dependency__graph__pb2
 from generated.registry.v1 import instance_pb2 as registry_dot_v1_dot_instance__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"registry/v1/registry_service.proto\x12\x0bregistry.v1\x1a\x1aregistry/v1/instance.proto\":\n\x0fRegisterRequest\x12\'\n\x08instance\x18\x01 \x01(\x0b\x32\x15.registry.v1.Instance\"L\n\x10RegisterResponse\x12\'\n\x08instance\x18\x01 \x01(\x0b\x32\x15.registry.v1.Instance\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\">\n\x11\x44\x65registerRequest\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\"&\n\x12\x44\x65registerResponse\x12\x10\n\x08revision\x18\x01 \x01(\x03\"?\n\x12GetInstanceRequest\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\">\n\x13GetInstanceResponse\x12\'\n\x08instance\x18\x01 \x01(\x0b\x32\x15.registry.v1.Instance\"<\n\x13ListServicesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"p\n\x14ListServicesResponse\x12-\n\x08services\x18\x01 \x03(\x0b\x32\x1b.registry.v1.ServiceSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\x03\"U\n\x0eServiceSummary\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x16\n\x0einstance_count\x18\x02 \x01(\x05\x12\x15\n\rserving_count\x18\x03 \x01(\x05\"S\n\x14ListInstancesRequest\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"l\n\x15ListInstancesResponse\x12(\n\tinstances\x18\x01 \x03(\x0b\x32\x15.registry.v1.Instance\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\x03\"\x90\x02\n\rLookupRequest\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x0c\n\x04tags\x18\x02 \x03(\t\x12\x1a\n\x12version_constraint\x18\x03 \x01(\t\x12:\n\x08metadata\x18\x04 \x03(\x0b\x32(.registry.v1.LookupRequest.MetadataEntry\x12\x16\n\x0epreferred_zone\x18\x05 \x01(\t\x12+\n\x08statuses\x18\x06 \x03(\x0e\x32\x19.registry.v1.HealthStatus\x12\r\n\x05limit\x18\x07 \x01(\x05\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"L\n\x0eLookupResponse\x12(\n\tinstances\x18\x01 \x03(\x0b\x32\x15.registry.v1.Instance\x12\x10\n\x08revision\x18\x02 \x01(\x03\"[\n\x0cWatchRequest\x12\x15\n\rservice_names\x18\x01 \x03(\t\x12\x16\n\x0e\x61\x66ter_revision\x18\x02 \x01(\x03\x12\x1c\n\x14progress_interval_ms\x18\x03 \x01(\x05\"\xae\x01\n\rWatchResponse\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.registry.v1.WatchResponseKind\x12\'\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x17.registry.v1.WatchEvent\x12\x10\n\x08revision\x18\x03 \x01(\x03\x12\x18\n\x10\x63ompact_revision\x18\x04 \x01(\x03\x12\x1a\n\x12snapshot_continues\x18\x05 \x01(\x08\"\xa6\x01\n\nWatchEvent\x12)\n\x04type\x18\x01 \x01(\x0e\x32\x1b.registry.v1.WatchEventType\x12\'\n\x08instance\x18\x02 \x01(\x0b\x32\x15.registry.v1.Instance\x12\x10\n\x08revision\x18\x03 \x01(\x03\x12\x32\n\x0fprevious_status\x18\x04 \x01(\x0e\x32\x19.registry.v1.HealthStatus*\x9c\x01\n\x11WatchResponseKind\x12#\n\x1fWATCH_RESPONSE_KIND_UNSPECIFIED\x10\x00\x12 \n\x1cWATCH_RESPONSE_KIND_SNAPSHOT\x10\x01\x12\x1e\n\x1aWATCH_RESPONSE_KIND_EVENTS\x10\x02\x12 \n\x1cWATCH_RESPONSE_KIND_PROGRESS\x10\x03*\xaf\x01\n\x0eWatchEventType\x12 \n\x1cWATCH_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n\x16WATCH_EVENT_TYPE_ADDED\x10\x01\x12\x1c\n\x18WATCH_EVENT_TYPE_UPDATED\x10\x02\x12\x1c\n\x18WATCH_EVENT_TYPE_REMOVED\x10\x03\x12#\n\x1fWATCH_EVENT_TYPE_STATUS_CHANGED\x10\x04\x32\xad\x04\n\x0fRegistryService\x12G\n\x08Register\x12\x1c.registry.v1.RegisterRequest\x1a\x1d.registry.v1.RegisterResponse\x12M\n\nDeregister\x12\x1e.registry.v1.DeregisterRequest\x1a\x1f.registry.v1.DeregisterResponse\x12P\n\x0bGetInstance\x12\x1f.registry.v1.GetInstanceRequest\x1a .registry.v1.GetInstanceResponse\x12S\n\x0cListServices\x12 .registry.v1.ListServicesRequest\x1a!.registry.v1.ListServicesResponse\x12V\n\rListInstances\x12!.registry.v1.ListInstancesRequest\x1a\".registry.v1.ListInstancesResponse\x12\x41\n\x06Lookup\x12\x1a.registry.v1.LookupRequest\x1a\x1b.registry.v1.LookupResponse\x12@\n\x05Watch\x12\x19.registry.v1.WatchRequest\x1a\x1a.registry.v1.WatchResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"registry/v1/registry_service.proto\x12\x0bregistry.v1\x1a\"registry/v1/dependency_graph.proto\x1a\x1aregistry/v1/instance.proto\":\n\x0fRegisterRequest\x12\'\n\x08instance\x18\x01 \x01(\x0b\x32\x15.registry.v1.Instance\"L\n\x10RegisterResponse\x12\'\n\x08instance\x18\x01 \x01(\x0b\x32\x15.registry.v1.Instance\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\">\n\x11\x44\x65registerRequest\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\"&\n\x12\x44\x65registerResponse\x12\x10\n\x08revision\x18\x01 \x01(\x03\"?\n\x12GetInstanceRequest\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\">\n\x13GetInstanceResponse\x12\'\n\x08instance\x18\x01 \x01(\x0b\x32\x15.registry.v1.Instance\"<\n\x13ListServicesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"p\n\x14ListServicesResponse\x12-\n\x08services\x18\x01 \x03(\x0b\x32\x1b.registry.v1.ServiceSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\x03\"U\n\x0eServiceSummary\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x16\n\x0einstance_count\x18\x02 \x01(\x05\x12\x15\n\rserving_count\x18\x03 \x01(\x05\"S\n\x14ListInstancesRequest\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"l\n\x15ListInstancesResponse\x12(\n\tinstances\x18\x01 \x03(\x0b\x32\x15.registry.v1.Instance\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\x03\"\x90\x02\n\rLookupRequest\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x0c\n\x04tags\x18\x02 \x03(\t\x12\x1a\n\x12version_constraint\x18\x03 \x01(\t\x12:\n\x08metadata\x18\x04 \x03(\x0b\x32(.registry.v1.LookupRequest.MetadataEntry\x12\x16\n\x0epreferred_zone\x18\x05 \x01(\t\x12+\n\x08statuses\x18\x06 \x03(\x0e\x32\x19.registry.v1.HealthStatus\x12\r\n\x05limit\x18\x07 \x01(\x05\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"L\n\x0eLookupResponse\x12(\n\tinstances\x18\x01 \x03(\x0b\x32\x15.registry.v1.Instance\x12\x10\n\x08revision\x18\x02 \x01(\x03\"[\n\x0cWatchRequest\x12\x15\n\rservice_names\x18\x01 \x03(\t\x12\x16\n\x0e\x61\x66ter_revision\x18\x02 \x01(\x03\x12\x1c\n\x14progress_interval_ms\x18\x03 \x01(\x05\"\xae\x01\n\rWatchResponse\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.registry.v1.WatchResponseKind\x12\'\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x17.registry.v1.WatchEvent\x12\x10\n\x08revision\x18\x03 \x01(\x03\x12\x18\n\x10\x63ompact_revision\x18\x04 \x01(\x03\x12\x1a\n\x12snapshot_continues\x18\x05 \x01(\x08\"\xa6\x01\n\nWatchEvent\x12)\n\x04type\x18\x01 \x01(\x0e\x32\x1b.registry.v1.WatchEventType\x12\'\n\x08instance\x18\x02 \x01(\x0b\x32\x15.registry.v1.Instance\x12\x10\n\x08revision\x18\x03 \x01(\x03\x12\x32\n\x0fprevious_status\x18\x04 \x01(\x0e\x32\x19.registry.v1.HealthStatus\"\x95\x01\n\x19GetDependencyGraphRequest\x12\x14\n\x0croot_service\x18\x01 \x01(\t\x12\r\n\x05\x64\x65pth\x18\x02 \x01(\x05\x12(\n\x06window\x18\x03 \x01(\x0e\x32\x18.registry.v1.GraphWindow\x12)\n\x05kinds\x18\x04 \x03(\x0e\x32\x1a.registry.v1.GraphEdgeKind\"I\n\x1aGetDependencyGraphResponse\x12+\n\x05graph\x18\x01 \x01(\x0b\x32\x1c.registry.v1.DependencyGraph*\x9c\x01\n\x11WatchResponseKind\x12#\n\x1fWATCH_RESPONSE_KIND_UNSPECIFIED\x10\x00\x12 \n\x1cWATCH_RESPONSE_KIND_SNAPSHOT\x10\x01\x12\x1e\n\x1aWATCH_RESPONSE_KIND_EVENTS\x10\x02\x12 \n\x1cWATCH_RESPONSE_KIND_PROGRESS\x10\x03*\xaf\x01\n\x0eWatchEventType\x12 \n\x1cWATCH_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n\x16WATCH_EVENT_TYPE_ADDED\x10\x01\x12\x1c\n\x18WATCH_EVENT_TYPE_UPDATED\x10\x02\x12\x1c\n\x18WATCH_EVENT_TYPE_REMOVED\x10\x03\x12#\n\x1fWATCH_EVENT_TYPE_STATUS_CHANGED\x10\x04\x32\x94\x05\n\x0fRegistryService\x12G\n\x08Register\x12\x1c.registry.v1.RegisterRequest\x1a\x1d.registry.v1.RegisterResponse\x12M\n\nDeregister\x12\x1e.registry.v1.DeregisterRequest\x1a\x1f.registry.v1.DeregisterResponse\x12P\n\x0bGetInstance\x12\x1f.registry.v1.GetInstanceRequest\x1a .registry.v1.GetInstanceResponse\x12S\n\x0cListServices\x12 .registry.v1.ListServicesRequest\x1a!.registry.v1.ListServicesResponse\x12V\n\rListInstances\x12!.registry.v1.ListInstancesRequest\x1a\".registry.v1.ListInstancesResponse\x12\x41\n\x06Lookup\x12\x1a.registry.v1.LookupRequest\x1a\x1b.registry.v1.LookupResponse\x12@\n\x05Watch\x12\x19.registry.v1.WatchRequest\x1a\x1a.registry.v1.WatchResponse0\x01\x12\x65\n\x12GetDependencyGraph\x12&.registry.v1.GetDependencyGraphRequest\x1a\'.registry.v1.GetDependencyGraphResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,44 +35,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_LOOKUPREQUEST_METADATAENTRY']._loaded_options = None
   _globals['_LOOKUPREQUEST_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_WATCHRESPONSEKIND']._serialized_start=1701
-  _globals['_WATCHRESPONSEKIND']._serialized_end=1857
-  _globals['_WATCHEVENTTYPE']._serialized_start=1860
-  _globals['_WATCHEVENTTYPE']._serialized_end=2035
-  _globals['_REGISTERREQUEST']._serialized_start=79
-  _globals['_REGISTERREQUEST']._serialized_end=137
-  _globals['_REGISTERRESPONSE']._serialized_start=139
-  _globals['_REGISTERRESPONSE']._serialized_end=215
-  _globals['_DEREGISTERREQUEST']._serialized_start=217
-  _globals['_DEREGISTERREQUEST']._serialized_end=279
-  _globals['_DEREGISTERRESPONSE']._serialized_start=281
-  _globals['_DEREGISTERRESPONSE']._serialized_end=319
-  _globals['_GETINSTANCEREQUEST']._serialized_start=321
-  _globals['_GETINSTANCEREQUEST']._serialized_end=384
-  _globals['_GETINSTANCERESPONSE']._serialized_start=386
-  _globals['_GETINSTANCERESPONSE']._serialized_end=448
-  _globals['_LISTSERVICESREQUEST']._serialized_start=450
-  _globals['_LISTSERVICESREQUEST']._serialized_end=510
-  _globals['_LISTSERVICESRESPONSE']._serialized_start=512
-  _globals['_LISTSERVICESRESPONSE']._serialized_end=624
-  _globals['_SERVICESUMMARY']._serialized_start=626
-  _globals['_SERVICESUMMARY']._serialized_end=711
-  _globals['_LISTINSTANCESREQUEST']._serialized_start=713
-  _globals['_LISTINSTANCESREQUEST']._serialized_end=796
-  _globals['_LISTINSTANCESRESPONSE']._serialized_start=798
-  _globals['_LISTINSTANCESRESPONSE']._serialized_end=906
-  _globals['_LOOKUPREQUEST']._serialized_start=909
-  _globals['_LOOKUPREQUEST']._serialized_end=1181
-  _globals['_LOOKUPREQUEST_METADATAENTRY']._serialized_start=1134
-  _globals['_LOOKUPREQUEST_METADATAENTRY']._serialized_end=1181
-  _globals['_LOOKUPRESPONSE']._serialized_start=1183
-  _globals['_LOOKUPRESPONSE']._serialized_end=1259
-  _globals['_WATCHREQUEST']._serialized_start=1261
-  _globals['_WATCHREQUEST']._serialized_end=1352
-  _globals['_WATCHRESPONSE']._serialized_start=1355
-  _globals['_WATCHRESPONSE']._serialized_end=1529
-  _globals['_WATCHEVENT']._serialized_start=1532
-  _globals['_WATCHEVENT']._serialized_end=1698
-  _globals['_REGISTRYSERVICE']._serialized_start=2038
-  _globals['_REGISTRYSERVICE']._serialized_end=2595
+  _globals['_WATCHRESPONSEKIND']._serialized_start=1964
+  _globals['_WATCHRESPONSEKIND']._serialized_end=2120
+  _globals['_WATCHEVENTTYPE']._serialized_start=2123
+  _globals['_WATCHEVENTTYPE']._serialized_end=2298
+  _globals['_REGISTERREQUEST']._serialized_start=115
+  _globals['_REGISTERREQUEST']._serialized_end=173
+  _globals['_REGISTERRESPONSE']._serialized_start=175
+  _globals['_REGISTERRESPONSE']._serialized_end=251
+  _globals['_DEREGISTERREQUEST']._serialized_start=253
+  _globals['_DEREGISTERREQUEST']._serialized_end=315
+  _globals['_DEREGISTERRESPONSE']._serialized_start=317
+  _globals['_DEREGISTERRESPONSE']._serialized_end=355
+  _globals['_GETINSTANCEREQUEST']._serialized_start=357
+  _globals['_GETINSTANCEREQUEST']._serialized_end=420
+  _globals['_GETINSTANCERESPONSE']._serialized_start=422
+  _globals['_GETINSTANCERESPONSE']._serialized_end=484
+  _globals['_LISTSERVICESREQUEST']._serialized_start=486
+  _globals['_LISTSERVICESREQUEST']._serialized_end=546
+  _globals['_LISTSERVICESRESPONSE']._serialized_start=548
+  _globals['_LISTSERVICESRESPONSE']._serialized_end=660
+  _globals['_SERVICESUMMARY']._serialized_start=662
+  _globals['_SERVICESUMMARY']._serialized_end=747
+  _globals['_LISTINSTANCESREQUEST']._serialized_start=749
+  _globals['_LISTINSTANCESREQUEST']._serialized_end=832
+  _globals['_LISTINSTANCESRESPONSE']._serialized_start=834
+  _globals['_LISTINSTANCESRESPONSE']._serialized_end=942
+  _globals['_LOOKUPREQUEST']._serialized_start=945
+  _globals['_LOOKUPREQUEST']._serialized_end=1217
+  _globals['_LOOKUPREQUEST_METADATAENTRY']._serialized_start=1170
+  _globals['_LOOKUPREQUEST_METADATAENTRY']._serialized_end=1217
+  _globals['_LOOKUPRESPONSE']._serialized_start=1219
+  _globals['_LOOKUPRESPONSE']._serialized_end=1295
+  _globals['_WATCHREQUEST']._serialized_start=1297
+  _globals['_WATCHREQUEST']._serialized_end=1388
+  _globals['_WATCHRESPONSE']._serialized_start=1391
+  _globals['_WATCHRESPONSE']._serialized_end=1565
+  _globals['_WATCHEVENT']._serialized_start=1568
+  _globals['_WATCHEVENT']._serialized_end=1734
+  _globals['_GETDEPENDENCYGRAPHREQUEST']._serialized_start=1737
+  _globals['_GETDEPENDENCYGRAPHREQUEST']._serialized_end=1886
+  _globals['_GETDEPENDENCYGRAPHRESPONSE']._serialized_start=1888
+  _globals['_GETDEPENDENCYGRAPHRESPONSE']._serialized_end=1961
+  _globals['_REGISTRYSERVICE']._serialized_start=2301
+  _globals['_REGISTRYSERVICE']._serialized_end=2961
 # @@protoc_insertion_point(module_scope)

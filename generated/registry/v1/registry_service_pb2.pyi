@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from generated.registry.v1 import dependency_graph_pb2 as _dependency_graph_pb2
 from generated.registry.v1 import instance_pb2 as _instance_pb2
 import builtins as _builtins
 import sys
@@ -608,3 +609,65 @@ class WatchEvent(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WatchEvent: _TypeAlias = WatchEvent  # noqa: Y015
+
+@_typing.final
+class GetDependencyGraphRequest(_message.Message):
+    """Request for GetDependencyGraph."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOT_SERVICE_FIELD_NUMBER: _builtins.int
+    DEPTH_FIELD_NUMBER: _builtins.int
+    WINDOW_FIELD_NUMBER: _builtins.int
+    KINDS_FIELD_NUMBER: _builtins.int
+    root_service: _builtins.str
+    """Optional. Only the services within `depth` edges of this one (either direction), and its blast
+    radius. Empty: the whole graph. INVALID_ARGUMENT when it is neither registered nor on any edge.
+    """
+    depth: _builtins.int
+    """Optional. With a root: how many edges away to go, 0 (unlimited) to 32 (more is refused)."""
+    window: _dependency_graph_pb2.GraphWindow.ValueType
+    """Optional. The traffic window; unset means five minutes."""
+    @_builtins.property
+    def kinds(self) -> _containers.RepeatedScalarFieldContainer[_dependency_graph_pb2.GraphEdgeKind.ValueType]:
+        """Optional. Only these edge kinds (declared kinds and observed message types). Empty: all."""
+
+    def __init__(
+        self,
+        *,
+        root_service: _builtins.str = ...,
+        depth: _builtins.int = ...,
+        window: _dependency_graph_pb2.GraphWindow.ValueType = ...,
+        kinds: _abc.Iterable[_dependency_graph_pb2.GraphEdgeKind.ValueType] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["depth", b"depth", "kinds", b"kinds", "root_service", b"root_service", "window", b"window"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDependencyGraphRequest: _TypeAlias = GetDependencyGraphRequest  # noqa: Y015
+
+@_typing.final
+class GetDependencyGraphResponse(_message.Message):
+    """Response for GetDependencyGraph."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRAPH_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def graph(self) -> _dependency_graph_pb2.DependencyGraph:
+        """The graph."""
+
+    def __init__(
+        self,
+        *,
+        graph: _dependency_graph_pb2.DependencyGraph | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["graph", b"graph"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["graph", b"graph"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDependencyGraphResponse: _TypeAlias = GetDependencyGraphResponse  # noqa: Y015

@@ -74,6 +74,11 @@ class RegistryServiceStub:
                 request_serializer=registry_dot_v1_dot_registry__service__pb2.WatchRequest.SerializeToString,
                 response_deserializer=registry_dot_v1_dot_registry__service__pb2.WatchResponse.FromString,
                 _registered_method=True)
+        self.GetDependencyGraph = channel.unary_unary(
+                '/registry.v1.RegistryService/GetDependencyGraph',
+                request_serializer=registry_dot_v1_dot_registry__service__pb2.GetDependencyGraphRequest.SerializeToString,
+                response_deserializer=registry_dot_v1_dot_registry__service__pb2.GetDependencyGraphResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -136,6 +141,15 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetDependencyGraph(self, request, context):
+        """Returns the dependency graph: declared dependencies joined with the traffic the relay carried
+        in a window, with cycles, hubs, the critical path, the root's blast radius and the
+        differences between declared and observed. Answered from memory.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -173,6 +187,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.Watch,
                     request_deserializer=registry_dot_v1_dot_registry__service__pb2.WatchRequest.FromString,
                     response_serializer=registry_dot_v1_dot_registry__service__pb2.WatchResponse.SerializeToString,
+            ),
+            'GetDependencyGraph': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDependencyGraph,
+                    request_deserializer=registry_dot_v1_dot_registry__service__pb2.GetDependencyGraphRequest.FromString,
+                    response_serializer=registry_dot_v1_dot_registry__service__pb2.GetDependencyGraphResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -369,6 +388,33 @@ class RegistryService:
             '/registry.v1.RegistryService/Watch',
             registry_dot_v1_dot_registry__service__pb2.WatchRequest.SerializeToString,
             registry_dot_v1_dot_registry__service__pb2.WatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDependencyGraph(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/registry.v1.RegistryService/GetDependencyGraph',
+            registry_dot_v1_dot_registry__service__pb2.GetDependencyGraphRequest.SerializeToString,
+            registry_dot_v1_dot_registry__service__pb2.GetDependencyGraphResponse.FromString,
             options,
             channel_credentials,
             insecure,

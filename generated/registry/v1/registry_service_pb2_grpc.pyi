@@ -58,6 +58,11 @@ class RegistryServiceStub:
     """Streams catalog changes for some services or all: a snapshot first, then every change in
     revision order. See WatchRequest for resuming after a reconnect.
     """
+    GetDependencyGraph: _grpc.UnaryUnaryMultiCallable[_registry_service_pb2.GetDependencyGraphRequest, _registry_service_pb2.GetDependencyGraphResponse]
+    """Returns the dependency graph: declared dependencies joined with the traffic the relay carried
+    in a window, with cycles, hubs, the critical path, the root's blast radius and the
+    differences between declared and observed. Answered from memory.
+    """
 
 @_typing.type_check_only
 class RegistryServiceAsyncStub(RegistryServiceStub):
@@ -88,6 +93,11 @@ class RegistryServiceAsyncStub(RegistryServiceStub):
     Watch: _aio.UnaryStreamMultiCallable[_registry_service_pb2.WatchRequest, _registry_service_pb2.WatchResponse]  # type: ignore[assignment]
     """Streams catalog changes for some services or all: a snapshot first, then every change in
     revision order. See WatchRequest for resuming after a reconnect.
+    """
+    GetDependencyGraph: _aio.UnaryUnaryMultiCallable[_registry_service_pb2.GetDependencyGraphRequest, _registry_service_pb2.GetDependencyGraphResponse]  # type: ignore[assignment]
+    """Returns the dependency graph: declared dependencies joined with the traffic the relay carried
+    in a window, with cycles, hubs, the critical path, the root's blast radius and the
+    differences between declared and observed. Answered from memory.
     """
 
 class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -158,6 +168,17 @@ class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_registry_service_pb2.WatchResponse], _abc.AsyncIterator[_registry_service_pb2.WatchResponse]]:
         """Streams catalog changes for some services or all: a snapshot first, then every change in
         revision order. See WatchRequest for resuming after a reconnect.
+        """
+
+    @_abc_1.abstractmethod
+    def GetDependencyGraph(
+        self,
+        request: _registry_service_pb2.GetDependencyGraphRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_service_pb2.GetDependencyGraphResponse, _abc.Awaitable[_registry_service_pb2.GetDependencyGraphResponse]]:
+        """Returns the dependency graph: declared dependencies joined with the traffic the relay carried
+        in a window, with cycles, hubs, the critical path, the root's blast radius and the
+        differences between declared and observed. Answered from memory.
         """
 
 def add_RegistryServiceServicer_to_server(servicer: RegistryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

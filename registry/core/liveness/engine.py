@@ -1,0 +1,414 @@
+"""The liveness engine: owns every instance's state, applies the rules, and schedules checks.
+
+It wires the pure pieces together: `rules` decide statuses from times and counts, `Binding`
+records beats and paces them, `SelfPreservation` holds mass expiries, `health` builds the read
+views. The engine alone changes statuses (through the catalog) and sets deadlines in the one
+`DeadlineScheduler`.
+
+- Only a beat improves a status: one beat makes the instance HEALTHY again, whatever it was,
+  without a re-registration and without any REMOVED/ADDED pair.
+- Goodbyes are not failures: DRAIN makes the instance DRAINING, STOP leaves its status alone
+  (it deregisters next). Either way misses stop counting; only the timeout still applies.
+- An operator drain makes the instance DRAINING and sends its stream a DRAIN directive; beats on
+  that stream keep it DRAINING. A new stream (a restarted process) starts afresh.
+- Startup grace: instances loaded from the store are UNKNOWN and their silence counts from the
+  start, so a restart never evicts a healthy fleet.
+- DEAD instances are deregistered (a REMOVED watch event) `reap_seconds` after they died, unless a
+  stream brings them back first; reaping waits while self-preservation is engaged.
+- `stop()` freezes every transition before the server cancels streams at shutdown, so stopping
+  the registry never marks its fleet CRITICAL.
+
+Every time comes from the injected clock. Costs: a beat updates one state in memory (no
+allocation beyond the ack, no disk, no catalog call, no heap operation) unless the status
+changes. Each instance has one scheduler entry. Only status changes reach the catalog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+
+from registry.core.errors import (
+    FailedPrecondition,
+    NotFound,
+    Reason,
+    instance_not_found,
+    limit_reached,
+    shutting_down,
+)
+from registry.core.liveness import health, rules
+from registry.core.liveness.binding import Binding, taken_over
+from registry.core.liveness.preservation import SelfPreservation
+from registry.core.liveness.record import InstanceState
+from registry.core.liveness.values import (
+    CatalogView,
+    Directive,
+    DirectiveType,
+    GoodbyeReason,
+    HealthSummary,
+    InstanceHealth,
+    LivenessSettings,
+    Load,
+    StreamSink,
+)
+from registry.core.model import Change, ChangeType, HealthStatus, Instance, InstanceKey
+from registry.core.ports import Clock
+from registry.core.scheduler import DeadlineScheduler
+
+log = logging.getLogger(__name__)
+
+
+class Liveness:
+    """See the module docstring. `start()` after the catalog has started; `stop()` first at shutdown."""
+
+    def __init__(self, catalog: CatalogView, settings: LivenessSettings, clock: Clock) -> None:
+        self._catalog = catalog
+        self._settings = settings
+        self._clock = clock
+        self._states: dict[InstanceKey, InstanceState] = {}
+        self._scheduler: DeadlineScheduler[InstanceKey] = DeadlineScheduler(
+            self._on_deadline, clock.monotonic
+        )
+        self._preservation = SelfPreservation(
+            settings.self_preservation_threshold, settings.self_preservation_window_seconds
+        )
+        self._grace_until = 0.0
+        self._open_streams = 0
+        self.beats = 0
+        """Beats received since start: the only metric work per beat is this increment."""
+        self.on_detection: Callable[[float], None] | None = None
+        """Told the seconds from a stream break to the instance's CRITICAL status (metrics)."""
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._frozen = False
+
+    # ----------------------------------------------------------------- life cycle
+
+    def start(self) -> None:
+        """Track every catalogued instance, open the startup grace period, start the scheduler."""
+        now = self.now()
+        self._grace_until = now + self._settings.startup_grace_seconds
+        self._catalog.add_listener(self._on_change)
+        for instance in self._catalog.snapshot():
+            self._track(instance, now)
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        """Freeze every status (synchronously, before the first await), then stop timers and
+        wait for reaps in flight."""
+        self._frozen = True
+        await self._scheduler.stop()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def now(self) -> float:
+        return self._clock.monotonic()
+
+    def wall(self) -> float:
+        return self._clock.wall()
+
+    def tracks(self, state: InstanceState) -> bool:
+        return self._states.get(state.key) is state
+
+    def fire_due(self) -> None:
+        """Apply every deadline that has passed on the clock (for tests on a manual clock)."""
+        self._scheduler.fire_due()
+
+    # ----------------------------------------------------------------- streams
+
+    @contextlib.contextmanager
+    def stream_slot(self) -> Iterator[None]:
+        """Hold one of `max_streams` heartbeat stream slots for the duration of a stream."""
+        if self._open_streams >= self._settings.max_streams:
+            raise limit_reached(
+                Reason.TOO_MANY_STREAMS,
+                f"the registry holds its maximum of {self._settings.max_streams} heartbeat streams",
+                self._settings.max_streams,
+            )
+        self._open_streams += 1
+        try:
+            yield
+        finally:
+            self._open_streams -= 1
+
+    def bind(self, key: InstanceKey, sink: StreamSink, *, take_over: bool = False) -> Binding:
+        """Bind a stream to a registered instance. NotFound when not registered (the client must
+        register again); FailedPrecondition when another stream holds it, unless `take_over`,
+        which ends that stream instead."""
+        if self._frozen:
+            raise shutting_down()
+        state = self._states.get(key)
+        if state is None:
+            raise instance_not_found(key)
+        previous = state.binding
+        if previous is not None:
+            if not take_over:
+                raise FailedPrecondition(
+                    "another heartbeat stream holds this instance; bind with take_over to replace it",
+                    reason=Reason.INSTANCE_ALREADY_BOUND,
+                )
+            state.binding = None
+            previous.sink.end(taken_over())
+        now = self.now()
+        binding = Binding(self, state, sink, now)
+        state.binding = binding
+        state.broken_at = None
+        if not state.counting:
+            state.ref = now
+            state.counting = True
+        self._evaluate(state, now)
+        return binding
+
+    def drain(self, key: InstanceKey, reason: str) -> bool:
+        """Take an instance out of discovery on an operator's request (not a failure) and tell
+        its stream to drain. True when a stream was told."""
+        if self._frozen:
+            raise shutting_down()
+        state = self._get(key)
+        if state.status is HealthStatus.DEAD:
+            raise FailedPrecondition(
+                "the instance is dead; there is nothing to drain", reason=Reason.INSTANCE_DEAD
+            )
+        now = self.now()
+        state.drain_reason = reason or "an operator asked this instance to drain"
+        self._transition(state, HealthStatus.DRAINING, now)
+        self._evaluate(state, now)
+        binding = state.binding
+        if binding is None:
+            return False
+        binding.sink.push(Directive(DirectiveType.DRAIN, state.drain_reason))
+        return True
+
+    # ----------------------------------------------------------------- what bindings report
+
+    def beat_recorded(self, state: InstanceState, target: HealthStatus, now: float) -> None:
+        """A beat came: the instance is back (or was never gone); nothing holds it any more."""
+        self.beats += 1
+        if state.status is not target or state.held:
+            self._transition(state, target, now)
+            self._evaluate(state, now)
+
+    def said_goodbye(self, state: InstanceState, reason: GoodbyeReason) -> None:
+        now = self.now()
+        state.missed_before += state.misses_due(now)
+        state.ref = now
+        state.counting = False
+        state.broken_at = None
+        if reason is GoodbyeReason.DRAIN:
+            self._transition(state, HealthStatus.DRAINING, now)
+        self._evaluate(state, now)
+
+    def broke(self, state: InstanceState) -> None:
+        if self._frozen:
+            return
+        now = self.now()
+        state.broken_at = now
+        self._scheduler.schedule_no_later(state.key, now + self._settings.stream_break_debounce)
+
+    # ----------------------------------------------------------------- reads
+
+    def status(self, key: InstanceKey) -> HealthStatus:
+        return self._get(key).status
+
+    def load(self, key: InstanceKey) -> Load | None:
+        """The load figures the instance last reported, or None (unknown instance, or no beat
+        carried any). O(1): the relay's least-loaded pick calls it per candidate per Send."""
+        state = self._states.get(key)
+        return None if state is None else state.load
+
+    def health(self, key: InstanceKey) -> InstanceHealth:
+        return health.instance_health(self._get(key), self.now(), self.wall())
+
+    def health_page(
+        self, service_name: str, after: InstanceKey | None, limit: int
+    ) -> tuple[list[InstanceHealth], InstanceKey | None]:
+        """Up to `limit` instances (of one service, or all when empty) after `after` in (service,
+        id) order, and the key to continue after (None on the last page)."""
+        if service_name:
+            keys = sorted((service_name, i) for i in self._catalog.instances_of(service_name))
+        else:
+            keys = sorted(self._states)
+        chosen, last = health.page_of_keys(keys, after, limit)
+        now, wall = self.now(), self.wall()
+        return [health.instance_health(self._states[k], now, wall) for k in chosen], last
+
+    @property
+    def self_preservation_active(self) -> bool:
+        return self._preservation.active
+
+    @property
+    def startup_grace_active(self) -> bool:
+        return self.now() < self._grace_until
+
+    @property
+    def open_streams(self) -> int:
+        return self._open_streams
+
+    def summary(self) -> HealthSummary:
+        total, services = health.status_counts(self._states.values())
+        return HealthSummary(
+            total=total,
+            services=services,
+            self_preservation_active=self._preservation.active,
+            startup_grace_active=self.now() < self._grace_until,
+            open_streams=self._open_streams,
+        )
+
+    def _get(self, key: InstanceKey) -> InstanceState:
+        state = self._states.get(key)
+        if state is None:
+            raise instance_not_found(key)
+        return state
+
+    # ----------------------------------------------------------------- catalog changes
+
+    def _on_change(self, change: Change) -> None:
+        kind = change.type
+        if kind is ChangeType.ADDED:
+            self._track(change.instance, self.now())
+        elif kind is ChangeType.UPDATED:
+            self._update_policy(change.instance)
+        elif kind is ChangeType.REMOVED:
+            self._untrack(change.instance.key)
+
+    def _track(self, instance: Instance, now: float) -> None:
+        state = InstanceState(instance.key, instance.registration.heartbeat_policy, instance.status, now)
+        self._states[instance.key] = state
+        self._evaluate(state, now)
+
+    def _update_policy(self, instance: Instance) -> None:
+        """A re-registration may change the policy: apply it, and tell a bound client whose
+        interval it changed (SET_INTERVAL)."""
+        state = self._states.get(instance.key)
+        policy = instance.registration.heartbeat_policy
+        if state is None or state.policy == policy:
+            return
+        state.policy = policy
+        binding = state.binding
+        if binding is not None and binding.interval != policy.interval:
+            binding.interval = policy.interval
+            binding.refill()
+            binding.sink.push(
+                Directive(
+                    DirectiveType.SET_INTERVAL, "the instance's heartbeat policy changed", policy.interval
+                )
+            )
+        self._evaluate(state, self.now())
+
+    def _untrack(self, key: InstanceKey) -> None:
+        state = self._states.pop(key, None)
+        if state is None:
+            return
+        self._scheduler.cancel(key)
+        self._preservation.forget(key)
+        binding, state.binding = state.binding, None
+        if binding is not None:
+            binding.sink.end(
+                instance_not_found(key, "the instance was removed from the registry"),
+                Directive(DirectiveType.REREGISTER, "the instance was removed; register again, then bind"),
+            )
+
+    # ----------------------------------------------------------------- the status machine
+
+    def _on_deadline(self, key: InstanceKey, now: float) -> None:
+        state = self._states.get(key)
+        if state is None:
+            return
+        if state.status is HealthStatus.HEALTHY and state.counting and state.broken_at is None:
+            # The common case, once per interval per beating instance: it beat since this
+            # deadline was set, so the next one is simply its next possible miss.
+            first_miss = rules.first_miss_at(state.ref, state.policy.interval)
+            if now < first_miss and not self._frozen:
+                self._scheduler.schedule(key, first_miss)
+                return
+        self._evaluate(state, now)
+
+    def _evaluate(self, state: InstanceState, now: float) -> None:
+        """Apply what silence or a broken stream has made due (unless self-preservation holds
+        it), then set the next deadline: a status check, or the reap of a dead instance."""
+        if self._frozen:
+            return
+        target, next_check = self._due(state, now)
+        held = False
+        while target is not state.status:
+            if rules.is_expiry(state.status, target) and not self._preservation.admit(
+                state.key, now, len(self._states)
+            ):
+                held = True
+                next_check = self._preservation.next_release(now)
+                break
+            self._transition(state, target, now)
+            if target is HealthStatus.DEAD:
+                break
+            target, next_check = self._due(state, now)
+        if state.held and not held:
+            self._preservation.forget(state.key)
+        state.held = held
+        if state.status is HealthStatus.DEAD:
+            self._schedule_reap(state, now)
+        else:
+            self._scheduler.schedule(state.key, next_check)
+
+    def _due(self, state: InstanceState, now: float) -> tuple[HealthStatus, float]:
+        return rules.due(
+            state.status,
+            state.policy,
+            state.ref,
+            state.counting,
+            state.broken_at,
+            now=now,
+            grace_until=self._grace_until,
+            debounce=self._settings.stream_break_debounce,
+        )
+
+    def _transition(self, state: InstanceState, status: HealthStatus, now: float) -> None:
+        old = state.status
+        if old is status:
+            return
+        if status is HealthStatus.DRAINING:
+            state.missed_before += state.misses_due(now)  # misses stop counting from here
+        state.uptime_before = state.uptime(now)
+        state.status = status
+        state.status_since = now
+        self._catalog.set_status(state.key, status)
+        if status is HealthStatus.CRITICAL and state.broken_at is not None and self.on_detection is not None:
+            self.on_detection(now - state.broken_at)
+        if status in (HealthStatus.CRITICAL, HealthStatus.DEAD):
+            log.info(
+                "instance %s",
+                status.name.lower(),
+                extra={"service": state.key[0], "instance": state.key[1], "previous": old.name.lower()},
+            )
+
+    # ----------------------------------------------------------------- reaping
+
+    def _schedule_reap(self, state: InstanceState, now: float) -> None:
+        reap_at = state.status_since + self._settings.reap_seconds
+        if now < reap_at:
+            self._scheduler.schedule(state.key, reap_at)
+        elif self._preservation.active:
+            self._scheduler.schedule(state.key, self._preservation.next_release(now))
+        else:
+            task = asyncio.get_running_loop().create_task(self._reap(state.key))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _reap(self, key: InstanceKey) -> None:
+        state = self._states.get(key)
+        if state is None or state.status is not HealthStatus.DEAD:
+            return  # came back (or went) since the deadline fired
+        try:
+            await self._catalog.deregister(key)
+        except NotFound:
+            return
+        except Exception:
+            log.exception("reaping failed; retrying", extra={"service": key[0], "instance": key[1]})
+            if key in self._states and not self._frozen:
+                self._scheduler.schedule(key, self.now() + min(self._settings.reap_seconds, 5.0))
+            return
+        log.info("reaped", extra={"service": key[0], "instance": key[1]})
