@@ -126,6 +126,11 @@ class Registry:
         self.port = 0
 
     @property
+    def stopped(self) -> bool:
+        """`stop` was called (the store, and its lock on the database, are then released)."""
+        return self._stopped
+
+    @property
     def address(self) -> str:
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         return f"{host}:{self.port}"

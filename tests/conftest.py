@@ -24,8 +24,18 @@ async def start_registry(tmp_path: Path) -> AsyncIterator[StartRegistry]:
     """Factory: `await start_registry(**config_overrides)` -> a started Registry, stopped at teardown."""
     started: list[Registry] = []
 
+    def free_db_path() -> Path:
+        # `registry.db`, so a test that stops a registry and starts another sees the same data;
+        # another file while a registry of this test still runs on it (one process per database).
+        busy = {r.config.db_path for r in started if not r.stopped}
+        path, n = tmp_path / "registry.db", 1
+        while path in busy:
+            n += 1
+            path = tmp_path / f"registry-{n}.db"
+        return path
+
     async def start(**overrides: Any) -> Registry:
-        overrides.setdefault("db_path", tmp_path / "registry.db")
+        overrides.setdefault("db_path", free_db_path())
         registry = Registry(config_for_tests(overrides))
         await registry.start()
         started.append(registry)

@@ -40,6 +40,7 @@ from registry.core.event_filter import EventFilter
 from registry.core.messages import Envelope
 from registry.core.ports import EventLog
 from registry.core.subscription import LiveBuffer
+from registry.core.topic_trie import TopicTrie
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,9 @@ class EventBus:
         self._wake = asyncio.Event()
         self._subscribers: set[Subscription] = set()
         self._live: set[Subscription] = set()
+        self._live_topics: TopicTrie[Subscription] = TopicTrie()
+        """Every live subscriber under each of its patterns: fan-out asks the trie which
+        subscribers an event's topic reaches, instead of asking every subscriber."""
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self.published = 0
@@ -290,10 +294,11 @@ class EventBus:
             self._wake.set()  # let the loop see it is done once the queue is empty
 
     def _fan_out(self, event: Envelope) -> None:
-        cut = [s for s in self._live if s.filter.matches(event) and not s.offer(event)]
+        reached = self._live_topics.match(event.name)
+        cut = [s for s in reached if s.filter.matches_fields(event) and not s.offer(event)]
         self.dropped += len(cut)
         for subscription in cut:
-            self._live.discard(subscription)
+            self.forget(subscription)  # its slot is free at once, not when its connection closes
 
     async def _age_loop(self) -> None:
         interval = min(max(self._retention_seconds / 10, 0.01), 60.0)
@@ -335,12 +340,18 @@ class EventBus:
         return subscription
 
     def go_live(self, subscription: Subscription) -> None:
-        if subscription in self._subscribers:
+        if subscription in self._subscribers and subscription not in self._live:
             self._live.add(subscription)
+            for pattern in subscription.filter.patterns:
+                self._live_topics.add(pattern, subscription)
 
     def forget(self, subscription: Subscription) -> None:
+        """Release the subscription's slot and stop offering it events. Idempotent."""
         self._subscribers.discard(subscription)
-        self._live.discard(subscription)
+        if subscription in self._live:
+            self._live.discard(subscription)
+            for pattern in subscription.filter.patterns:
+                self._live_topics.remove(pattern, subscription)
 
     # ----------------------------------------------------------------- history
 
