@@ -197,7 +197,8 @@ def fan_out(registry: str, subscribers: int, events: int, spread: bool = False) 
         if not line or line[0] != "done":
             raise RuntimeError(f"subscribers failed: {output}{sub.proc.stdout.read()}")
         elapsed = float(line[1]) - started
-    return [subscribers, events, round(events / elapsed), round(events * subscribers / elapsed)]
+    receivers = 1 if spread else subscribers
+    return [subscribers, events, round(events / elapsed), round(events * receivers / elapsed)]
 
 
 def matching_costs(rounds: int = 2000) -> list[list[object]]:
@@ -207,7 +208,7 @@ def matching_costs(rounds: int = 2000) -> list[list[object]]:
     for segments in (16, 64):
         topic = "evil." + ".".join(["a"] * (segments - 1))
         costs = []
-        for pattern in ("evil.never", evil):
+        for pattern in (topic, evil):  # the floor: a literal pattern walked to its end
             matcher = EventFilter(topics=(pattern,))
             event = Envelope(type=MessageType.EVENT, name=topic)
             started = time.perf_counter()
@@ -267,7 +268,7 @@ def main() -> None:
     )
     print_table(
         "Topic matching, in process: the pattern that once backtracked for seconds",
-        ["pattern", "topic segments", "us per match", "vs a literal pattern (floor)"],
+        ["pattern", "topic segments", "us per match", "vs the literal topic as pattern (floor)"],
         matching_costs(),
     )
 

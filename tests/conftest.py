@@ -6,7 +6,8 @@ Nothing of ours is mocked: the fixture runs the same `Registry` composition root
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,32 @@ from registry.app import Registry
 from registry.config import Config, config_for_tests
 
 StartRegistry = Callable[..., Coroutine[Any, Any, Registry]]
+
+
+class _ErrorRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def no_error_logs(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail any test during which the registry (or gRPC inside it) logs at ERROR or above: no
+    client input may produce an ERROR line or a traceback. A test that breaks the registry's own
+    machinery on purpose (a disk that fails) says so with `@pytest.mark.allow_error_logs`."""
+    handler = _ErrorRecords()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+    if request.node.get_closest_marker("allow_error_logs") is None and handler.records:
+        lines = [f"{r.levelname} {r.name}: {r.getMessage()}" for r in handler.records[:5]]
+        pytest.fail("the registry logged at ERROR:\n" + "\n".join(lines), pytrace=False)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ match instead of testing every subscriber against every event.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
 from typing import Generic, TypeVar
 
 V = TypeVar("V", bound=Hashable)
@@ -48,7 +48,7 @@ class TopicTrie(Generic[V]):
 
     def add(self, pattern: str, value: V) -> None:
         node = self._root
-        for segment in pattern.split("."):
+        for segment in _segments(pattern):
             child = node.children.get(segment)
             if child is None:
                 child = node.children[segment] = _Node(is_any=segment == _ANY)
@@ -58,7 +58,7 @@ class TopicTrie(Generic[V]):
     def remove(self, pattern: str, value: V) -> None:
         """Forget `value` under `pattern`, pruning nodes left empty. Absent ones are ignored."""
         path = [self._root]
-        segments = pattern.split(".")
+        segments = _segments(pattern)
         for segment in segments:
             child = path[-1].children.get(segment)
             if child is None:
@@ -85,27 +85,46 @@ class TopicTrie(Generic[V]):
         """Whether any pattern holding a value matches `topic`."""
         return any(node.values for node in self._final_states(topic))
 
-    def _final_states(self, topic: str) -> Iterable[_Node[V]]:
+    def _final_states(self, topic: str) -> list[_Node[V]]:
         states = _closure([self._root])
+        steps = 0
         for segment in topic.split("."):
-            self.steps += len(states)
+            steps += len(states)
             following: list[_Node[V]] = []
             for node in states:
-                for key in (segment, _ONE):
-                    child = node.children.get(key)
+                children = node.children
+                if children:
+                    child = children.get(segment)
+                    if child is not None:
+                        following.append(child)
+                    child = children.get(_ONE)
                     if child is not None:
                         following.append(child)
                 if node.is_any:
                     following.append(node)  # `#` consumes this segment and stays
-            states = _closure(following)
-            if not states:
+            if not following:
+                states = following
                 break
+            states = _closure(following)
+        self.steps += steps
         return states
+
+
+def _segments(pattern: str) -> list[str]:
+    """The pattern's segments with each run of `#` made one: `a.#.#.b` matches exactly what
+    `a.#.b` matches, and one node per run keeps the set of live states small."""
+    segments: list[str] = []
+    for segment in pattern.split("."):
+        if segment != _ANY or not segments or segments[-1] != _ANY:
+            segments.append(segment)
+    return segments
 
 
 def _closure(nodes: list[_Node[V]]) -> list[_Node[V]]:
     """`nodes`, each once, plus every `#` node reachable from them without consuming a segment
     (a `#` may match zero segments, so `a.#.#.b` reaches `b` from `a` directly)."""
+    if len(nodes) == 1 and _ANY not in nodes[0].children:
+        return nodes  # the common case: one live state, no `#` to enter
     seen: dict[int, _Node[V]] = {}
     stack = list(nodes)
     while stack:
