@@ -4,14 +4,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
+PROTO_LOADER_VERSION := 0.8.1
+PROTO_LOADER_GEN := .tools/node_modules/.bin/proto-loader-gen-types
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install tools graph-tools generate check-generated lint typecheck format breaking bench demo clean
+.PHONY: run test install tools graph-tools generate check-generated lint typecheck format breaking bench demo clean jaeger jaeger-build
 
 run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 	$(VENV)/bin/registry serve
 
-test: install tools check-generated lint typecheck  ## Everything CI checks, then the whole suite
+test: install tools jaeger-build check-generated lint typecheck  ## Everything CI checks, then the whole suite
 	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(PY) -m pytest
 
 install: $(STAMP)
@@ -22,18 +24,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-tools: $(BUF) graph-tools
+tools: $(BUF) $(PROTO_LOADER_GEN) graph-tools
 
 graph-tools:  ## Graphviz, Chromium, the Mermaid CLI and cytoscape.js for the graph export tests
 	scripts/install_graph_tools.sh
 
-$(BUF):
-	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
+$(BUF) $(PROTO_LOADER_GEN):
+	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION) @grpc/proto-loader@$(PROTO_LOADER_VERSION)
 
-generate: install  ## Regenerate generated/ from protos/
+generate: install tools  ## Regenerate generated/ (Python, generated/go, generated/node) from protos/
 	$(PY) scripts/generate.py
 
-check-generated: install tools  ## Fail when generated/ is stale or the protos break lint
+check-generated: install tools  ## Fail when generated/ (any language) is stale or the protos break lint
 	$(BUF) lint
 	$(PY) scripts/generate.py --check
 
@@ -56,6 +58,13 @@ bench: install  ## Benchmarks (not part of the suite; several minutes)
 	$(PY) -m bench.lookup
 	$(PY) -m bench.heartbeats
 	$(PY) -m bench.relay
+	$(PY) -m bench.metrics
+
+jaeger-build:  ## Build Jaeger v2 once into ~/.cache (go install, ~12 min the first time) and link .tools/jaeger
+	scripts/ensure-jaeger.sh
+
+jaeger: jaeger-build  ## Jaeger (in-memory) on 127.0.0.1: OTLP 4317/4318, query API 16686; Ctrl-C stops it
+	scripts/run-jaeger.sh
 
 demo: install  ## A registry and the two example services, printing the flow with trace ids
 	$(PY) -m examples.demo

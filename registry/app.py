@@ -15,7 +15,6 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2
-from grpc_health.v1._async import HealthServicer
 
 from registry.api.heartbeat_servicer import HeartbeatServicer
 from registry.api.inbox_client import InboxClient
@@ -41,6 +40,7 @@ from registry.store.sqlite_events import SqliteEventLog
 from registry.telemetry import Telemetry, TracingInterceptor
 from registry.tls import describe, server_certificates
 from registry.wire.binding import ServiceBinding
+from registry.wire.health import HealthServicer
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,8 @@ class Registry:
                 self_preservation_threshold=config.self_preservation_threshold,
                 self_preservation_window_seconds=config.self_preservation_window_seconds,
                 max_streams=config.max_heartbeat_streams,
+                max_streams_per_caller=config.max_heartbeat_streams_per_caller,
+                bind_timeout=config.heartbeat_bind_timeout,
                 stream_break_debounce=config.stream_break_debounce_ms / 1000,
             ),
             SystemClock(),
@@ -177,7 +179,7 @@ class Registry:
         if self.auth is not None:
             interceptors.append(self.auth)
         if self.metrics is not None:
-            interceptors.append(RpcTimer(self.metrics.rpc_duration.record, REGISTRY_SERVICE_NAME))
+            interceptors.append(RpcTimer(self.metrics.rpc_latency, REGISTRY_SERVICE_NAME))
         self._server = build_server(self.config, services, self.health, interceptors)
         if self.certificates is None:
             self.port = self._server.add_insecure_port(self.config.address)

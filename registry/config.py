@@ -66,6 +66,12 @@ class Config:
     max_heartbeat_streams: int = dataclasses.field(
         default=20_000, metadata={"help": "open Heartbeat streams"}
     )
+    max_heartbeat_streams_per_caller: int = dataclasses.field(
+        default=10_000, metadata={"help": "open Heartbeat streams per caller (token subject)"}
+    )
+    heartbeat_bind_timeout: float = dataclasses.field(
+        default=10.0, metadata={"help": "seconds a Heartbeat stream may stay open before it binds"}
+    )
     stream_break_debounce_ms: int = dataclasses.field(
         default=50,
         metadata={"help": "milliseconds after which a broken heartbeat stream makes its instance critical"},
@@ -253,6 +259,8 @@ def validate(config: Config) -> None:
         "self_preservation_window_seconds must be in (0, 3600]",
     )
     _require(config.max_heartbeat_streams >= 1, "max_heartbeat_streams must be >= 1")
+    _require(config.max_heartbeat_streams_per_caller >= 1, "max_heartbeat_streams_per_caller must be >= 1")
+    _require(0 < config.heartbeat_bind_timeout <= 3600, "heartbeat_bind_timeout must be in (0, 3600]")
     _require(0 <= config.stream_break_debounce_ms <= 10_000, "stream_break_debounce_ms must be 0-10000")
     _require(config.auth_mode in {"jwt", "off"}, "auth_mode must be jwt or off")
     _require(

@@ -24,9 +24,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from array import array
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from itertools import accumulate
+from typing import Any, TypeVar
 
 import grpc
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
@@ -36,6 +39,7 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from registry.core.catalog import Catalog
@@ -46,6 +50,7 @@ from registry.core.graph_window import Window
 from registry.core.liveness import Liveness
 from registry.core.model import Change, ChangeType, HealthStatus, Instance, InstanceKey
 from registry.core.ports import Store, StoredState
+from registry.telemetry import Handler, UnaryWrapper
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +64,12 @@ TIMED_METHODS = ("Register", "Deregister", "Lookup")
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 DETECTION_BUCKETS = (0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 HISTOGRAM_BUCKETS = {
-    "registry.rpc.duration": LATENCY_BUCKETS,
     "registry.store.write.duration": LATENCY_BUCKETS,
     "registry.heartbeat.detection": DETECTION_BUCKETS,
 }
 QUANTILES = (("0.5", "p50"), ("0.9", "p90"), ("0.99", "p99"))
 
 T = TypeVar("T")
-
-if TYPE_CHECKING:  # the stubs make these generic; the runtime classes are not subscriptable
-    Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
-    _Interceptor: TypeAlias = grpc.aio.ServerInterceptor[Any, Any]
-else:
-    Handler = grpc.RpcMethodHandler
-    _Interceptor = grpc.aio.ServerInterceptor
 
 
 def _name(status: HealthStatus) -> str:
@@ -160,9 +157,9 @@ class RegistryMetrics:
         self._traffic = traffic
         self._refusals = refusals
         meter = export.meter
-        self.rpc_duration = meter.create_histogram(
-            "registry.rpc.duration", unit="s", description="RegistryService call latency by method"
-        )
+        self.rpc_latency = RpcLatency()
+        if export.scrape is not None:
+            export.scrape.registry.register(self.rpc_latency)
         detection = meter.create_histogram(
             "registry.heartbeat.detection",
             unit="s",
@@ -180,6 +177,10 @@ class RegistryMetrics:
 
         catalog.add_listener(on_change)
         observe = _observer(meter)
+        observe("counter", "registry.rpc.calls", self._rpc_calls, "Register, Deregister and Lookup calls")
+        observe(
+            "gauge", "registry.rpc.latency_seconds", self._rpc_latency, "call latency quantiles since start"
+        )
         observe("gauge", "registry.instances", self._instances, "registered instances by service and status")
         observe("gauge", "registry.heartbeat.streams", self._streams, "open heartbeat streams")
         observe("counter", "registry.heartbeats", self._beats, "heartbeats received")
@@ -228,6 +229,16 @@ class RegistryMetrics:
                     other[status] = other.get(status, 0) + count
         for status, count in other.items():
             yield Observation(count, {"service": OTHER, "status": _name(status)})
+
+    def _rpc_calls(self) -> Iterator[Observation]:
+        for method, counts in self.rpc_latency.counts.items():
+            yield Observation(sum(counts), {"method": method})
+
+    def _rpc_latency(self) -> Iterator[Observation]:
+        for method in TIMED_METHODS:
+            for quantile, _ in QUANTILES:
+                value = self.rpc_latency.quantile(method, float(quantile))
+                yield Observation(value, {"method": method, "quantile": quantile})
 
     def _streams(self) -> Iterator[Observation]:
         yield Observation(self._liveness.open_streams)
@@ -313,40 +324,68 @@ def _observer(meter: Any) -> Callable[..., None]:
 # --------------------------------------------------------------------------- call latency
 
 
-class RpcTimer(_Interceptor):
-    """Times the `TIMED_METHODS` of RegistryService into `registry.rpc.duration{method}`; every
-    other method passes through untouched (one dictionary miss). Installed only with metrics on."""
+class RpcLatency:
+    """Latency of the `TIMED_METHODS`, per method, in fixed buckets: a bisect and two additions
+    per call (about 0.2 µs), where OpenTelemetry's synchronous histogram costs about 15 µs on
+    this machine, more than a tenth of a Lookup. Read at collection time: by the scrape as a
+    Prometheus histogram (`registry_rpc_duration_seconds`, this object is a prometheus_client
+    collector), and by every reader as call counters and quantile gauges."""
 
-    def __init__(self, record: Callable[[float, Mapping[str, str]], None], service: str) -> None:
-        self._record = record
-        self._timed = {f"/{service}/{m}": m for m in TIMED_METHODS}
-        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
+    def __init__(self) -> None:
+        self.counts = {m: array("q", bytes(8 * (len(LATENCY_BUCKETS) + 1))) for m in TIMED_METHODS}
+        self.sums = dict.fromkeys(TIMED_METHODS, 0.0)
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler:
-        handler = await continuation(handler_call_details)
-        name = self._timed.get(handler_call_details.method)
-        if handler is None or name is None or handler.unary_unary is None:
-            return handler
-        cached = self._wrapped.get(name)
-        if cached is None or cached[0] is not handler:
-            cached = self._wrapped[name] = (handler, self._wrap(name, handler))
-        return cached[1]
+    def record(self, method: str, seconds: float) -> None:
+        self.counts[method][bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.sums[method] += seconds
 
-    def _wrap(self, name: str, handler: Handler) -> Handler:
+    def describe(self) -> list[HistogramMetricFamily]:
+        return []
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily(
+            "registry_rpc_duration_seconds", "RegistryService call latency by method", labels=["method"]
+        )
+        for method, counts in self.counts.items():
+            cumulative = list(accumulate(counts))
+            buckets = [(repr(bound), float(n)) for bound, n in zip(LATENCY_BUCKETS, cumulative, strict=False)]
+            family.add_metric([method], [*buckets, ("+Inf", float(cumulative[-1]))], self.sums[method])
+        yield family
+
+    def quantile(self, method: str, q: float) -> float:
+        """Interpolated inside the bucket, like PromQL's histogram_quantile."""
+        counts = self.counts[method]
+        total = sum(counts)
+        rank, seen = q * total, 0
+        for index, n in enumerate(counts):
+            if n and seen + n >= rank:
+                if index == len(LATENCY_BUCKETS):
+                    return LATENCY_BUCKETS[-1]
+                lower = LATENCY_BUCKETS[index - 1] if index else 0.0
+                return lower + (LATENCY_BUCKETS[index] - lower) * (rank - seen) / n
+            seen += n
+        return 0.0
+
+
+class RpcTimer(UnaryWrapper):
+    """Times the `TIMED_METHODS` of RegistryService into an `RpcLatency`; every other method
+    passes through untouched (one set lookup). Installed only with metrics on."""
+
+    def __init__(self, latency: RpcLatency, service: str) -> None:
+        super().__init__(f"/{service}/{m}" for m in TIMED_METHODS)
+        self._latency = latency
+
+    def _wrap(self, method: str, handler: Handler) -> Handler:
         behavior: Callable[..., Awaitable[Any]] = handler.unary_unary  # type: ignore[assignment]
-        record = self._record
-        attributes = {"method": name}
+        record = self._latency.record
+        name = method.rsplit("/", 1)[1]
 
         async def timed(request: Any, context: Any) -> Any:
             started = time.perf_counter()
             try:
                 return await behavior(request, context)
             finally:
-                record(time.perf_counter() - started, attributes)
+                record(name, time.perf_counter() - started)
 
         return grpc.unary_unary_rpc_method_handler(
             timed,
@@ -396,7 +435,7 @@ class ScrapeServer:
     """`GET /metrics` (any path) in the Prometheus text format, served from the event loop."""
 
     def __init__(self, registry: CollectorRegistry, host: str, port: int) -> None:
-        self._registry = registry
+        self.registry = registry
         self._host = host
         self._port = port
         self._server: asyncio.Server | None = None
@@ -417,7 +456,7 @@ class ScrapeServer:
             else:
                 status, body, content_type = (
                     b"200 OK",
-                    generate_latest(self._registry),
+                    generate_latest(self.registry),
                     CONTENT_TYPE_LATEST.encode(),
                 )
             head = b"HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (

@@ -11,11 +11,13 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from registry.config import Config
+from registry.wire import reflection as method_aware_reflection
 from registry.wire.binding import ServiceBinding
+from registry.wire.decode_guard import DecodeGuardInterceptor
+from registry.wire.health import HealthServicer
 
 
 def channel_options(config: Config) -> list[tuple[str, Any]]:
@@ -48,7 +50,9 @@ def build_server(
     interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
 ) -> grpc.aio.Server:
     """A server with our services, the standard health service and reflection for all of them."""
-    server = grpc.aio.server(interceptors=list(interceptors), options=channel_options(config))
+    # The decode guard is innermost: auth and tracing see every call first, as before.
+    all_interceptors = [*interceptors, DecodeGuardInterceptor()]
+    server = grpc.aio.server(interceptors=all_interceptors, options=channel_options(config))
     for service in services:
         service.add(server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -57,5 +61,5 @@ def build_server(
         health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
         reflection.SERVICE_NAME,
     ]
-    reflection.enable_server_reflection(names, server)
+    method_aware_reflection.enable_server_reflection(names, server)
     return server

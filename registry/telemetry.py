@@ -40,10 +40,11 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 if TYPE_CHECKING:  # the stubs make these generic; the runtime classes are not subscriptable
     Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
-    _Interceptor: TypeAlias = grpc.aio.ServerInterceptor[Any, Any]
+    Interceptor: TypeAlias = grpc.aio.ServerInterceptor[Any, Any]
 else:
     Handler = grpc.RpcMethodHandler
-    _Interceptor = grpc.aio.ServerInterceptor
+    Interceptor = grpc.aio.ServerInterceptor
+
 
 log = logging.getLogger(__name__)
 _unary_handler: Callable[..., Handler] = grpc.unary_unary_rpc_method_handler
@@ -142,19 +143,15 @@ def _finish(span: trace.Span, context: grpc.aio.ServicerContext[Any, Any], raise
         span.set_status(trace.StatusCode.ERROR, code.name)
 
 
-class TracingInterceptor(_Interceptor):
-    """A SERVER span around each call of the `traced` methods (full names, `/pkg.Service/Method`),
-    continuing the caller's W3C context; every other method passes through untouched. Unary
-    methods only: the relay's traced methods are unary. With `recording` off, the span only
-    carries ids (see `_unrecorded_span`)."""
+class UnaryWrapper(Interceptor):
+    """Wraps the unary handler of each of `methods` (full names, `/pkg.Service/Method`) with
+    `_wrap`; any other method, or a streaming one, passes through after one set lookup."""
 
-    def __init__(self, tracer: trace.Tracer, traced: Iterable[str], *, recording: bool = True) -> None:
-        self._tracer = tracer
-        self._traced = frozenset(traced)
-        self._recording = recording
+    def __init__(self, methods: Iterable[str]) -> None:
+        self._methods = frozenset(methods)
         self._wrapped: dict[str, tuple[Handler, Handler]] = {}
-        """Per traced method, the last handler seen and its wrapper: the same handler comes back
-        on every allowed call, so the wrapper is built once, not per call."""
+        """Per method, the last handler seen and its wrapper: the same handler comes back on every
+        allowed call, so the wrapper is built once, not per call."""
 
     async def intercept_service(
         self,
@@ -163,12 +160,27 @@ class TracingInterceptor(_Interceptor):
     ) -> Handler:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None or method not in self._traced or handler.unary_unary is None:
+        if handler is None or method not in self._methods or handler.unary_unary is None:
             return handler
         cached = self._wrapped.get(method)
         if cached is None or cached[0] is not handler:
             cached = self._wrapped[method] = (handler, self._wrap(method, handler))
         return cached[1]
+
+    def _wrap(self, method: str, handler: Handler) -> Handler:
+        raise NotImplementedError
+
+
+class TracingInterceptor(UnaryWrapper):
+    """A SERVER span around each call of the `traced` methods (full names, `/pkg.Service/Method`),
+    continuing the caller's W3C context; every other method passes through untouched. Unary
+    methods only: the relay's traced methods are unary. With `recording` off, the span only
+    carries ids (see `_unrecorded_span`)."""
+
+    def __init__(self, tracer: trace.Tracer, traced: Iterable[str], *, recording: bool = True) -> None:
+        super().__init__(traced)
+        self._tracer = tracer
+        self._recording = recording
 
     def _wrap(self, method: str, handler: Handler) -> Handler:
         behavior: Callable[..., Awaitable[Any]] = handler.unary_unary  # type: ignore[assignment]

@@ -1,5 +1,9 @@
 """Generate `generated/` from `protos/` in one step: `python scripts/generate.py`.
 
+It writes the Python package (below) and, through `stubs_go_node.py`, the Go module in
+`generated/go/` and the npm package in `generated/node/`: every language from the same protos, in
+one run, so a new RPC reaches all of them together.
+
 With `--check`, generate into a temporary directory and fail when it differs from `generated/`
 (CI runs this, so a stale `generated/` never lands).
 
@@ -19,11 +23,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+import stubs_go_node
+
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
 OUT = ROOT / "generated"
 PACKAGE_PREFIX = "generated"
 PROTO_PACKAGE = "registry.v1"
+OTHER_LANGUAGES = ("go", "node")  # sub-trees of generated/ that are not Python packages
 
 # `from registry.v1 import x_pb2` and `import registry.v1.x_pb2` (the latter appears in .pyi stubs).
 _FROM_IMPORT = re.compile(rf"^(\s*)from {re.escape(PROTO_PACKAGE)}(\.| )", re.MULTILINE)
@@ -60,7 +67,10 @@ def _rewrite(text: str) -> str:
 
 def _write_packages(tree: Path) -> None:
     """Make every directory a package; the leaf re-exports its modules for short imports."""
-    for directory in [tree, *(p for p in tree.rglob("*") if p.is_dir())]:
+    python_dirs = (
+        p for p in tree.rglob("*") if p.is_dir() and p.relative_to(tree).parts[0] not in OTHER_LANGUAGES
+    )
+    for directory in [tree, *python_dirs]:
         modules = sorted(p.stem for p in directory.glob("*_pb2*.py"))
         body = HEADER
         if modules:
@@ -74,8 +84,14 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in root.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts
+        if p.is_file() and "__pycache__" not in p.parts and "node_modules" not in p.parts
     }
+
+
+def _project_version() -> str:
+    match = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.MULTILINE)
+    assert match, "pyproject.toml has a version"
+    return match.group(1)
 
 
 def main() -> None:
@@ -88,6 +104,8 @@ def main() -> None:
             if path.suffix in {".py", ".pyi"}:
                 path.write_text(_rewrite(path.read_text()))
         _write_packages(tmp)
+        stubs_go_node.generate_go(tmp / "go")
+        stubs_go_node.generate_node(tmp / "node", _project_version())
         if check:
             fresh, current = _tree(tmp), _tree(OUT) if OUT.exists() else {}
             stale = sorted(k for k in fresh.keys() | current.keys() if fresh.get(k) != current.get(k))
@@ -98,7 +116,7 @@ def main() -> None:
         if OUT.exists():
             shutil.rmtree(OUT)
         shutil.copytree(tmp, OUT)
-    print(f"generated {sum(1 for _ in OUT.rglob('*.py*'))} files in {OUT.relative_to(ROOT)}/")
+    print(f"generated {sum(1 for p in OUT.rglob('*') if p.is_file())} files in {OUT.relative_to(ROOT)}/")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import pytest
 
 from registry.app import Registry
 from registry.config import Config, config_for_tests
+from tests.helpers.jaeger import Jaeger, running_jaeger
 
 StartRegistry = Callable[..., Coroutine[Any, Any, Registry]]
 
@@ -87,3 +88,10 @@ async def channel(registry: Registry) -> AsyncIterator[grpc.aio.Channel]:
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     return config_for_tests({"db_path": tmp_path / "registry.db"})
+
+
+@pytest.fixture(scope="session")
+def jaeger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jaeger]:
+    """One real Jaeger (in-memory) for the whole run; tests tell their traces apart by trace id."""
+    with running_jaeger(tmp_path_factory.mktemp("jaeger")) as instance:
+        yield instance

@@ -115,15 +115,18 @@ async def _beats_sent_at(channel: grpc.aio.Channel, sent_times: list[float]) -> 
 
 async def test_beats_read_together_are_paced_by_their_send_times(start_registry: StartRegistry) -> None:
     """Beats that queued up (behind a busy registry or a stalled connection) and are read back to
-    back are not a burst when their send times are an interval apart."""
+    back are not a burst when their send times are spaced at the allowed rate."""
     registry = await start_registry(startup_grace_seconds=0)
     async with grpc.aio.insecure_channel(registry.address) as channel:
-        now = time.time()  # 12 beats at once, the first sent 110 s ago, the last now
-        stream = await _beats_sent_at(channel, [now - 10 * n for n in range(11, -1, -1)])
+        await register(stub(channel), "orders", "orders-1", heartbeat_policy=policy(0.1, 5))
+        stream = BeatStream(channel)
+        await stream.bind("orders-1")
+        bound = time.time()
+        await asyncio.sleep(0.7)  # 12 beats sent 50 ms apart since the bind, all written now
+        for n in range(12):
+            stream.send_beat(sent_at=bound + 0.05 * n)
         responses = [await stream.read() for _ in range(12)]
-        ack = await stream.beat()
     assert [r.ack.sequence for r in responses] == list(range(1, 13))
-    assert ack.sequence == 13
 
 
 async def test_a_client_clock_stepping_back_does_not_cut_the_stream(start_registry: StartRegistry) -> None:
@@ -147,6 +150,7 @@ async def test_a_client_clock_stepping_back_does_not_cut_the_stream(start_regist
     [
         pytest.param(lambda now, n: now + 10 * n, id="ahead-of-the-registry-clock"),
         pytest.param(lambda now, n: now - 10 * n, id="going-backwards"),
+        pytest.param(lambda now, n: now - 86_400 + 10 * n, id="starting-far-in-the-past"),
     ],
 )
 async def test_send_times_cannot_earn_beats_faster_than_the_registry_clock(
@@ -182,6 +186,19 @@ async def test_open_streams_are_capped(start_registry: StartRegistry) -> None:
     assert error_reason(error) == "TOO_MANY_STREAMS"
     assert ack.status == HEALTHY
     second.close()
+
+
+async def test_a_stream_that_never_binds_is_ended_and_frees_its_slot(start_registry: StartRegistry) -> None:
+    registry = await start_registry(max_heartbeat_streams=1, heartbeat_bind_timeout=0.2)
+    async with grpc.aio.insecure_channel(registry.address) as channel:
+        await register(stub(channel), "orders", "orders-1", heartbeat_policy=policy(1, 10))
+        idle = BeatStream(channel)  # opens the stream and sends nothing
+        error = await idle.error()
+        bound = await bound_stream(channel, "orders-1")  # the one slot is free again
+        ack = await bound.beat()
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_reason(error) == "BIND_TIMEOUT"
+    assert ack.status == HEALTHY
 
 
 async def test_a_sequence_that_does_not_increase_is_refused(channel: grpc.aio.Channel) -> None:

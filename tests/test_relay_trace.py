@@ -1,9 +1,9 @@
 """One OpenTelemetry trace across three real processes: caller -> `registry serve` -> target.
 
-Each process exports its spans over OTLP/gRPC to a real trace receiver that writes them to a
-file (see tests/helpers/otlp_sink.py for why it is not the collector binary); the file must hold
-exactly one trace, linked caller -> registry SERVER span -> registry CLIENT span -> target
-handler, and the envelope's trace id must be that trace.
+Each process exports its spans over OTLP/gRPC to a real Jaeger; the test reads the trace back from
+Jaeger's query API by the envelope's trace id. It must hold the spans of all three services, linked
+caller (CLIENT) -> registry Send (SERVER) -> registry Deliver (CLIENT) -> target handler (SERVER),
+and nothing else.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import json
 import os
 import re
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.helpers.otlp_sink import otlp_sink, read_spans
+from tests.helpers.jaeger import Jaeger, kind_of, parent_of, spans_by_service
 from tests.helpers.process import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,68 +36,123 @@ async def _start_target(registry: str, env: dict[str, str]) -> asyncio.subproces
     return proc
 
 
-async def _spans_of_three(path: Path) -> list[dict[str, Any]]:
-    """The spans in the file once all three processes have exported theirs (bounded wait)."""
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        spans = read_spans(path)
-        if {"caller", "registry", "orders"} <= {s["service"] for s in spans} and len(spans) >= 4:
-            return spans
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"spans did not arrive from all three processes: {read_spans(path)}")
+def _complete(services: set[str], spans: int) -> Callable[[dict[str, Any]], bool]:
+    """Done waiting once every service has reported and the trace holds `spans` spans."""
+    return lambda trace: len(trace["spans"]) >= spans and services <= set(spans_by_service(trace))
 
 
-async def test_one_trace_runs_from_caller_through_registry_to_target(tmp_path: Path) -> None:
-    spans_file = tmp_path / "spans.jsonl"
-    async with otlp_sink(spans_file) as endpoint:
-        env = {
-            **os.environ,
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{endpoint}",
-            "OTEL_BSP_SCHEDULE_DELAY": "50",
-            "PYTHONPATH": str(ROOT),
-        }
-        with running_server(
-            tmp_path / "registry.db", "--otlp-endpoint", endpoint, "--log-level", "DEBUG", env=env
-        ) as registry:
-            target = await _start_target(registry.address, env)
-            try:
-                caller = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "tests.helpers.relay_caller", registry.address, "orders",
-                    cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                )  # fmt: skip
-                async with asyncio.timeout(30):
-                    out, err = await caller.communicate()
-                assert caller.returncode == 0, err.decode()
-                result = json.loads(out)
-                spans = await _spans_of_three(spans_file)
-            finally:
-                target.terminate()
-                await target.wait()
-            registry_log = registry.output()
+def assert_linked(trace: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Exactly one root, and every other span's parent is in the trace; spans by id."""
+    spans = {span["spanID"]: span for span in trace["spans"]}
+    roots = [span for span in spans.values() if parent_of(span) is None]
+    assert len(roots) == 1, f"one root span: {roots}"
+    for span in spans.values():
+        assert parent_of(span) in {None, *spans}, f"{span['operationName']}: parent missing from the trace"
+    return spans
 
-    trace_ids = {s["trace_id"] for s in spans}
-    assert trace_ids == {result["root_trace_id"]}, "the file must hold exactly one trace"
-    trace_id = result["root_trace_id"]
-    assert result["trace_id"] == trace_id, "SendResponse.trace_id is the OpenTelemetry trace id"
+
+async def test_one_trace_runs_from_caller_through_registry_to_target(tmp_path: Path, jaeger: Jaeger) -> None:
+    env = {**os.environ, **jaeger.otlp_env, "PYTHONPATH": str(ROOT)}
+    with running_server(
+        tmp_path / "registry.db", "--otlp-endpoint", jaeger.otlp_grpc, "--log-level", "DEBUG", env=env
+    ) as registry:
+        target = await _start_target(registry.address, env)
+        try:
+            caller = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.helpers.relay_caller", registry.address, "orders",
+                cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            async with asyncio.timeout(30):
+                out, err = await caller.communicate()
+            assert caller.returncode == 0, err.decode()
+            result = json.loads(out)
+            trace_id = result["root_trace_id"]
+            trace = await asyncio.to_thread(
+                jaeger.trace, trace_id, _complete({"caller", "registry", "orders"}, spans=4)
+            )
+        finally:
+            target.terminate()
+            await target.wait()
+        registry_log = registry.output()
+
+    assert trace["traceID"] == trace_id
+    assert result["trace_id"] == trace_id, "SendResponse.trace_id is the Jaeger trace id"
     assert result["reply"]["trace_id"] == trace_id, "the delivered envelope's trace_id is the trace id"
     assert result["reply"]["handler_trace_id"] == trace_id, "the target's handler joined the trace"
 
-    by_service = {
-        service: [s for s in spans if s["service"] == service] for service in ("caller", "registry", "orders")
-    }
+    spans = assert_linked(trace)
+    by_service = spans_by_service(trace)
+    assert set(by_service) == {"caller", "registry", "orders"}
     (root,) = by_service["caller"]
-    assert root["name"] == "caller.send"
-    assert root["parent_span_id"] == "", "the caller started the trace"
-    server = next(s for s in by_service["registry"] if s["name"] == "registry.v1.RelayService/Send")
-    client = next(s for s in by_service["registry"] if s["name"] == "registry.v1.InboxService/Deliver")
+    assert root["operationName"] == "caller.send"
+    assert parent_of(root) is None, "the caller started the trace"
+    assert kind_of(root) == "client"
+    operations = {span["operationName"]: span for span in by_service["registry"]}
+    server = operations["registry.v1.RelayService/Send"]
+    client = operations["registry.v1.InboxService/Deliver"]
     (handler,) = by_service["orders"]
-    assert server["parent_span_id"] == root["span_id"], "the registry continues the caller's span"
-    assert server["kind"] == 2  # SPAN_KIND_SERVER
-    assert client["parent_span_id"] == server["span_id"], "the forward is a child of the Send span"
-    assert client["kind"] == 3  # SPAN_KIND_CLIENT
-    assert handler["parent_span_id"] == client["span_id"], "the target continues the forward's span"
-    assert len(spans) == 4, f"no stray spans (e.g. one per heartbeat or registration): {spans}"
+    assert parent_of(server) == root["spanID"], "the registry continues the caller's span"
+    assert kind_of(server) == "server"
+    assert parent_of(client) == server["spanID"], "the forward is a child of the Send span"
+    assert kind_of(client) == "client"
+    assert parent_of(handler) == client["spanID"], "the target continues the forward's span"
+    assert kind_of(handler) == "server"
+    assert len(spans) == 4, f"no stray spans (e.g. one per heartbeat or registration): {list(operations)}"
 
     relayed = [line for line in registry_log.splitlines() if "relayed" in line]
     assert relayed, registry_log
     assert all(f"trace_id={trace_id}" in line for line in relayed), registry_log
+
+
+async def _peer(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.helpers.event_peer", *args,
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def test_one_trace_runs_from_publisher_through_registry_to_subscriber(
+    tmp_path: Path, jaeger: Jaeger
+) -> None:
+    env = {**os.environ, **jaeger.otlp_env, "PYTHONPATH": str(ROOT)}
+    with running_server(tmp_path / "registry.db", "--otlp-endpoint", jaeger.otlp_grpc, env=env) as registry:
+        subscriber = await _peer(env, "subscribe", registry.address, "orders.placed")
+        assert subscriber.stdout is not None
+        try:
+            async with asyncio.timeout(20):
+                assert await subscriber.stdout.readline() == b"subscribed\n"
+            publisher = await _peer(env, "publish", registry.address, "orders.placed")
+            async with asyncio.timeout(30):
+                out, err = await publisher.communicate()
+                assert publisher.returncode == 0, err.decode()
+                received, err = await subscriber.communicate()
+                assert subscriber.returncode == 0, err.decode()
+        finally:
+            if subscriber.returncode is None:
+                subscriber.kill()
+                await subscriber.wait()
+        published, delivered = json.loads(out), json.loads(received)
+        trace_id = published["trace_id"]
+        trace = await asyncio.to_thread(
+            jaeger.trace, trace_id, _complete({"publisher", "registry", "subscriber"}, spans=4)
+        )
+
+    assert delivered["trace_id"] == trace_id, "the delivered envelope's trace_id is the publisher's trace"
+    assert delivered["handler_trace_id"] == trace_id, "the subscriber's handler joined the trace"
+    spans = assert_linked(trace)
+    by_service = spans_by_service(trace)
+    assert set(by_service) == {"publisher", "registry", "subscriber"}
+    operations = {span["operationName"]: span for span in by_service["publisher"]}
+    root, producer = operations["order placed"], operations["publish orders.placed"]
+    assert parent_of(root) is None
+    assert parent_of(producer) == root["spanID"]
+    assert kind_of(producer) == "producer"
+    (server,) = by_service["registry"]
+    assert server["operationName"] == "registry.v1.RelayService/Publish"
+    assert kind_of(server) == "server"
+    assert parent_of(server) == producer["spanID"], "the registry continues the publisher's span"
+    (consumer,) = by_service["subscriber"]
+    assert consumer["operationName"] == "event orders.placed"
+    assert kind_of(consumer) == "consumer"
+    assert parent_of(consumer) in {server["spanID"], producer["spanID"]}, "the subscriber's span is linked"
+    assert len(spans) == 4, f"no stray spans: {[s['operationName'] for s in spans.values()]}"

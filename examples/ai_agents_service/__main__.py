@@ -18,9 +18,9 @@ import signal
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
 
 from client import Inbox, Message, RegistryClient
+from examples import tracing
 
 NAME = "ai-agents"
 
@@ -57,7 +57,7 @@ def build_inbox(registry: RegistryClient) -> Inbox:
 
 
 async def main() -> None:
-    trace.set_tracer_provider(TracerProvider())  # real spans, so trace ids exist; no exporter
+    provider = tracing.install(NAME)  # exports to OTEL_EXPORTER_OTLP_ENDPOINT when it is set
     async with RegistryClient.from_env(degrade=True) as registry:
         inbox = build_inbox(registry)
         await registry.serve_inbox(inbox)
@@ -68,6 +68,7 @@ async def main() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         await stop.wait()
+    provider.shutdown()
     print(f"[{NAME}] stopped (said goodbye, deregistered)", flush=True)
 
 

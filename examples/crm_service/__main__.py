@@ -20,9 +20,9 @@ import sys
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
 
 from client import Endpoint, Message, Protocol, SyncRegistryClient
+from examples import tracing
 
 NAME = "crm"
 LEADS: list[dict[str, Any]] = [
@@ -51,7 +51,7 @@ def create_lead(registry: SyncRegistryClient, lead: dict[str, Any]) -> str:
 
 
 def main(count: int) -> None:
-    trace.set_tracer_provider(TracerProvider())  # real spans, so trace ids exist; no exporter
+    provider = tracing.install(NAME)  # exports to OTEL_EXPORTER_OTLP_ENDPOINT when it is set
     registry = SyncRegistryClient.from_env(degrade=True)
     try:
         registry.register(Endpoint("127.0.0.1", 8000, Protocol.HTTP, "http"), version="2.4.0")
@@ -67,6 +67,7 @@ def main(count: int) -> None:
         results.close()
     finally:
         registry.close()
+        provider.shutdown()
     print(f"[{NAME}] done (said goodbye, deregistered)", flush=True)
 
 

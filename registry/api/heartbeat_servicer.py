@@ -31,7 +31,7 @@ from registry.api.convert import duration_message, policy_message, timestamp_mes
 from registry.auth.identity import current_identity
 from registry.auth.policy import require_service
 from registry.core import paging, validation
-from registry.core.errors import InvalidArgument, NotFound, RegistryError
+from registry.core.errors import FailedPrecondition, InvalidArgument, NotFound, Reason, RegistryError
 from registry.core.liveness import (
     Binding,
     Directive,
@@ -173,7 +173,7 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
     async def Heartbeat(  # type: ignore[override]  # noqa: N802 - gRPC method name
         self, request_iterator: AsyncIterator[pb.HeartbeatRequest], context: Context
     ) -> None:
-        with self._liveness.stream_slot():
+        with self._liveness.stream_slot(current_identity().service):
             stream = _Stream(context)
             try:
                 await self._serve(stream, aiter(request_iterator), context)
@@ -185,7 +185,14 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
     async def _serve(
         self, stream: _Stream, requests: AsyncIterator[pb.HeartbeatRequest], context: Context
     ) -> None:
-        first = await anext(requests, None)
+        try:
+            async with asyncio.timeout(self._liveness.bind_timeout):
+                first = await anext(requests, None)
+        except TimeoutError:
+            raise FailedPrecondition(
+                f"no bind within {self._liveness.bind_timeout:g}s of opening the stream",
+                reason=Reason.BIND_TIMEOUT,
+            ) from None
         if first is None:
             return
         if first.WhichOneof("kind") != "bind":

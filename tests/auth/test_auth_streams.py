@@ -127,3 +127,22 @@ async def test_streams_without_a_token_are_refused_with_the_right_cardinality(
     await refused(heartbeat.read(), UNAUTHENTICATED, "TOKEN_MISSING")
     watch_denied = stub(channel).Watch(pb.WatchRequest(), metadata=bearer(token(scope="")))
     await refused(watch_denied.read(), grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED")
+
+
+async def test_one_caller_cannot_take_every_heartbeat_slot(start_registry: StartRegistry) -> None:
+    """A token without scopes opens streams that never bind: it gets its own share of the slots
+    and no more, so other services still bind."""
+    registry = await jwt_registry(start_registry, max_heartbeat_streams=3, max_heartbeat_streams_per_caller=2)
+    async with grpc.aio.insecure_channel(registry.address) as channel:
+        await register(channel, "orders", "orders-1")
+        idle = [BeatStream(channel, token("intruder", scope="")) for _ in range(2)]
+        async with asyncio.timeout(5):
+            while registry.liveness.open_streams < 2:  # the registry holds both slots
+                await asyncio.sleep(0.01)
+        third = BeatStream(channel, token("intruder", scope=""))
+        await refused(third.call.read(), grpc.StatusCode.RESOURCE_EXHAUSTED, "TOO_MANY_STREAMS")
+        orders = BeatStream(channel, token("orders", scope=""))
+        await orders.bind("orders-1")
+        await orders.beat(1)
+        for stream in idle:
+            stream.call.cancel()

@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 import pytest
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from generated.registry.v1 import envelope_pb2 as epb
@@ -121,6 +122,9 @@ async def test_scrape_reports_the_workload(metered: Registry, targets: Targets) 
     assert value(samples, "registry_rpc_duration_seconds_count", method="Lookup") == 5
     assert value(samples, "registry_rpc_duration_seconds_count", method="Register") == 2
     assert value(samples, "registry_rpc_duration_seconds_bucket", method="Lookup", le="+Inf") == 5
+    assert value(samples, "registry_rpc_calls_total", method="Lookup") == 5
+    lookup_p99 = value(samples, "registry_rpc_latency_seconds", method="Lookup", quantile="0.99")
+    assert 0 < lookup_p99 <= 5.0
     assert value(samples, "registry_store_write_duration_seconds_count", operation="put_instance") == 2
     assert value(samples, "registry_watchers") == 1
     assert value(samples, "registry_watch_backlog") == 0
@@ -166,3 +170,41 @@ async def test_metrics_are_off_by_default_and_loopback_when_on(
             urllib.request.Request(f"http://127.0.0.1:{on.metrics_export.port}/metrics", method="POST"),
         )
     assert refused.value.code == 405
+
+
+class MetricsSink(metrics_service_pb2_grpc.MetricsServiceServicer):
+    """A real OTLP/gRPC metrics receiver keeping the data points it is sent, by metric name."""
+
+    def __init__(self) -> None:
+        self.points: dict[str, list[Any]] = {}
+
+    async def Export(  # noqa: N802
+        self, request: metrics_service_pb2.ExportMetricsServiceRequest, context: Any
+    ) -> metrics_service_pb2.ExportMetricsServiceResponse:
+        for resource in request.resource_metrics:
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    data = getattr(metric, metric.WhichOneof("data"))
+                    self.points.setdefault(metric.name, []).extend(data.data_points)
+        return metrics_service_pb2.ExportMetricsServiceResponse()
+
+
+async def test_the_same_metrics_are_pushed_over_otlp(start_registry: StartRegistry) -> None:
+    sink = MetricsSink()
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(sink, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        registry = await start_registry(otlp_metrics_endpoint=f"127.0.0.1:{port}")
+        assert registry.metrics_export is not None
+        assert registry.metrics_export.port == 0, "no scrape port unless asked for"
+        async with grpc.aio.insecure_channel(registry.address) as channel:
+            for _ in range(3):
+                await registry_stub(channel).Lookup(rpb.LookupRequest(service_name="orders"))
+        await registry.stop(grace=0)  # the last push happens on the way out
+    finally:
+        await server.stop(None)
+    calls = {p.attributes[0].value.string_value: p.as_int for p in sink.points["registry.rpc.calls"]}
+    assert calls == {"Lookup": 3, "Register": 0, "Deregister": 0}
+    assert [p.as_int for p in sink.points["registry.heartbeats"]] == [0]

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 _ADDRESS = re.compile(r"registry serving .*address=(\S+)")
+_ERROR_LINE = re.compile(r"^\S+ (ERROR|CRITICAL)\b|^Traceback|^ERROR:|Exception in callback")
 
 
 class ServerProcess:
@@ -31,6 +32,10 @@ class ServerProcess:
 
     def output(self) -> str:
         return self.log.read_text()
+
+    def error_lines(self) -> list[str]:
+        """Lines of the log at ERROR or above, and tracebacks (grpc.aio's own logging included)."""
+        return [line for line in self.output().splitlines() if _ERROR_LINE.search(line)]
 
 
 def start_server(db_path: Path, *args: str, env: dict[str, str] | None = None) -> ServerProcess:

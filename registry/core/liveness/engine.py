@@ -76,6 +76,7 @@ class Liveness:
         )
         self._grace_until = 0.0
         self._open_streams = 0
+        self._streams_of: dict[str, int] = {}
         self.beats = 0
         """Beats received since start: the only metric work per beat is this increment."""
         self.on_detection: Callable[[float], None] | None = None
@@ -121,20 +122,41 @@ class Liveness:
 
     # ----------------------------------------------------------------- streams
 
+    @property
+    def bind_timeout(self) -> float:
+        """Seconds a stream may stay open before it binds (the servicer enforces it)."""
+        return self._settings.bind_timeout
+
     @contextlib.contextmanager
-    def stream_slot(self) -> Iterator[None]:
-        """Hold one of `max_streams` heartbeat stream slots for the duration of a stream."""
-        if self._open_streams >= self._settings.max_streams:
+    def stream_slot(self, caller: str) -> Iterator[None]:
+        """Hold one of `max_streams` heartbeat stream slots, and one of the `max_streams_per_caller`
+        of `caller` (the token subject), for the duration of a stream: one caller cannot take the
+        slots every other service needs."""
+        settings = self._settings
+        if self._open_streams >= settings.max_streams:
             raise limit_reached(
                 Reason.TOO_MANY_STREAMS,
-                f"the registry holds its maximum of {self._settings.max_streams} heartbeat streams",
-                self._settings.max_streams,
+                f"the registry holds its maximum of {settings.max_streams} heartbeat streams",
+                settings.max_streams,
+            )
+        held = self._streams_of.get(caller, 0)
+        if held >= settings.max_streams_per_caller:
+            raise limit_reached(
+                Reason.TOO_MANY_STREAMS,
+                f"caller {caller!r} holds its maximum of {settings.max_streams_per_caller} heartbeat streams",
+                settings.max_streams_per_caller,
             )
         self._open_streams += 1
+        self._streams_of[caller] = held + 1
         try:
             yield
         finally:
             self._open_streams -= 1
+            left = self._streams_of[caller] - 1
+            if left:
+                self._streams_of[caller] = left
+            else:
+                del self._streams_of[caller]
 
     def bind(self, key: InstanceKey, sink: StreamSink, *, take_over: bool = False) -> Binding:
         """Bind a stream to a registered instance. NotFound when not registered (the client must

@@ -45,6 +45,7 @@ class Pacer:
         """Account for one beat read at `now` (monotonic) / `wall` (Unix), sent at `sent_at`
         (the client's Unix time) when the beat says."""
         paced = now if sent_at is None else now - max(0.0, wall - sent_at)
+        paced = max(paced, self._earliest)
         last = self._paced
         if last is None:
             last = paced

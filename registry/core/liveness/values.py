@@ -66,8 +66,6 @@ class LivenessSettings:
     max_streams: int = 20_000
     max_streams_per_caller: int = 10_000
     """Heartbeat streams one caller (token subject) may hold open, bound or not."""
-    max_unbound_streams: int = 1_000
-    """Streams opened but not bound yet, in total: admission control for a reconnect wave."""
     bind_timeout: float = 10.0
     """Seconds a stream may stay open without binding before it is ended."""
     stream_break_debounce: float = 0.05

@@ -1,0 +1,12 @@
+// Original file: /work/wt/interop/protos/registry/v1/registry_service.proto
+
+
+export interface DeregisterRequest {
+  'serviceName'?: (string);
+  'instanceId'?: (string);
+}
+
+export interface DeregisterRequest__Output {
+  'serviceName': (string);
+  'instanceId': (string);
+}

@@ -1,0 +1,11 @@
+// Original file: /work/wt/interop/protos/registry/v1/registry_service.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface DeregisterResponse {
+  'revision'?: (number | string | Long);
+}
+
+export interface DeregisterResponse__Output {
+  'revision': (string);
+}

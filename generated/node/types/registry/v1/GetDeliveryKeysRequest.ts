@@ -1,0 +1,8 @@
+// Original file: /work/wt/interop/protos/registry/v1/relay_service.proto
+
+
+export interface GetDeliveryKeysRequest {
+}
+
+export interface GetDeliveryKeysRequest__Output {
+}

@@ -1,0 +1,12 @@
+// Original file: /work/wt/interop/protos/registry/v1/relay_service.proto
+
+
+export interface GetDeliveryKeysResponse {
+  'jwks'?: (string);
+  'issuer'?: (string);
+}
+
+export interface GetDeliveryKeysResponse__Output {
+  'jwks': (string);
+  'issuer': (string);
+}

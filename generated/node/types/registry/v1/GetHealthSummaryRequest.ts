@@ -1,0 +1,8 @@
+// Original file: /work/wt/interop/protos/registry/v1/heartbeat_service.proto
+
+
+export interface GetHealthSummaryRequest {
+}
+
+export interface GetHealthSummaryRequest__Output {
+}

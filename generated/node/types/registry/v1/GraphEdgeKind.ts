@@ -1,0 +1,29 @@
+// Original file: /work/wt/interop/protos/registry/v1/dependency_graph.proto
+
+export const GraphEdgeKind = {
+  GRAPH_EDGE_KIND_UNSPECIFIED: 'GRAPH_EDGE_KIND_UNSPECIFIED',
+  GRAPH_EDGE_KIND_HARD: 'GRAPH_EDGE_KIND_HARD',
+  GRAPH_EDGE_KIND_SOFT: 'GRAPH_EDGE_KIND_SOFT',
+  GRAPH_EDGE_KIND_OPTIONAL: 'GRAPH_EDGE_KIND_OPTIONAL',
+  GRAPH_EDGE_KIND_COMMAND: 'GRAPH_EDGE_KIND_COMMAND',
+  GRAPH_EDGE_KIND_QUERY: 'GRAPH_EDGE_KIND_QUERY',
+  GRAPH_EDGE_KIND_EVENT: 'GRAPH_EDGE_KIND_EVENT',
+} as const;
+
+export type GraphEdgeKind =
+  | 'GRAPH_EDGE_KIND_UNSPECIFIED'
+  | 0
+  | 'GRAPH_EDGE_KIND_HARD'
+  | 1
+  | 'GRAPH_EDGE_KIND_SOFT'
+  | 2
+  | 'GRAPH_EDGE_KIND_OPTIONAL'
+  | 3
+  | 'GRAPH_EDGE_KIND_COMMAND'
+  | 4
+  | 'GRAPH_EDGE_KIND_QUERY'
+  | 5
+  | 'GRAPH_EDGE_KIND_EVENT'
+  | 6
+
+export type GraphEdgeKind__Output = typeof GraphEdgeKind[keyof typeof GraphEdgeKind]

@@ -1,0 +1,14 @@
+// Original file: /work/wt/interop/protos/registry/v1/registry_service.proto
+
+
+export interface ListInstancesRequest {
+  'serviceName'?: (string);
+  'pageSize'?: (number);
+  'pageToken'?: (string);
+}
+
+export interface ListInstancesRequest__Output {
+  'serviceName': (string);
+  'pageSize': (number);
+  'pageToken': (string);
+}

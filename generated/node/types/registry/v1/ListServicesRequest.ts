@@ -1,0 +1,12 @@
+// Original file: /work/wt/interop/protos/registry/v1/registry_service.proto
+
+
+export interface ListServicesRequest {
+  'pageSize'?: (number);
+  'pageToken'?: (string);
+}
+
+export interface ListServicesRequest__Output {
+  'pageSize': (number);
+  'pageToken': (string);
+}

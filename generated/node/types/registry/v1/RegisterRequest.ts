@@ -1,0 +1,11 @@
+// Original file: /work/wt/interop/protos/registry/v1/registry_service.proto
+
+import type { Instance as _registry_v1_Instance, Instance__Output as _registry_v1_Instance__Output } from '../../registry/v1/Instance';
+
+export interface RegisterRequest {
+  'instance'?: (_registry_v1_Instance | null);
+}
+
+export interface RegisterRequest__Output {
+  'instance': (_registry_v1_Instance__Output | null);
+}
