@@ -72,6 +72,8 @@ class Registry:
             history_limit=config.watch_history,
             watcher_buffer=config.watch_buffer,
             max_watchers=config.max_watchers,
+            max_watchers_per_caller=config.max_watchers_per_caller,
+            watcher_buffer_bytes=config.watch_buffer_bytes,
             max_instances=config.max_instances,
             persist_interval=config.persist_interval,
         )
@@ -101,6 +103,7 @@ class Registry:
             retention_seconds=config.event_retention_seconds,
             subscriber_buffer=config.event_subscriber_buffer,
             max_subscribers=config.max_subscribers,
+            max_subscribers_per_caller=config.max_subscribers_per_caller,
         )
         self.inbox = InboxClient(
             self.telemetry.tracer,

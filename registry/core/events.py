@@ -28,6 +28,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from registry.core import paging, validation
+from registry.core.caller_slots import CallerSlots
 from registry.core.errors import (
     InvalidArgument,
     Reason,
@@ -93,8 +94,12 @@ class Delivery:
 class Subscription:
     """A subscriber: replay from disk, then live. Iterate once; `close` when done."""
 
-    def __init__(self, bus: EventBus, event_filter: EventFilter, start_after: int, buffer: int) -> None:
+    def __init__(
+        self, bus: EventBus, event_filter: EventFilter, start_after: int, buffer: int, caller: str = ""
+    ) -> None:
         self.filter = event_filter
+        self.caller = caller
+        """Who holds the slot (the token subject)."""
         self.start_after = start_after
         self.head_at_start = bus.head
         self.oldest_at_start = bus.oldest
@@ -148,13 +153,19 @@ class EventBus:
         retention_seconds: float,
         subscriber_buffer: int,
         max_subscribers: int,
+        max_subscribers_per_caller: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.log = log_store
         self._retention_count = retention_count
         self._retention_seconds = retention_seconds
         self._subscriber_buffer = subscriber_buffer
-        self._max_subscribers = max_subscribers
+        self._slots = CallerSlots(
+            "subscriptions",
+            Reason.TOO_MANY_SUBSCRIBERS,
+            total=max_subscribers,
+            per_caller=max_subscribers if max_subscribers_per_caller is None else max_subscribers_per_caller,
+        )
         self._clock = clock
         self._head = 0
         self._oldest = 0
@@ -314,18 +325,18 @@ class EventBus:
     # ----------------------------------------------------------------- subscribing
 
     async def subscribe(
-        self, event_filter: EventFilter, *, after_sequence: int | None = None, start_time: float | None = None
+        self,
+        event_filter: EventFilter,
+        *,
+        after_sequence: int | None = None,
+        start_time: float | None = None,
+        caller: str = "",
     ) -> Subscription:
         """A subscription starting after `after_sequence`, or at `start_time`, or (neither) at the
-        next event published."""
+        next event published; it holds one of `caller`'s subscription slots until it ends."""
         if self._closing:
             raise shutting_down()
-        if len(self._subscribers) >= self._max_subscribers:
-            raise limit_reached(
-                Reason.TOO_MANY_SUBSCRIBERS,
-                f"the registry serves its maximum of {self._max_subscribers} subscriptions",
-                self._max_subscribers,
-            )
+        self._slots.check(caller)  # refuse early, before any read; taken for real below
         if after_sequence is not None and after_sequence < 0:
             raise InvalidArgument("after_sequence", "must be >= 0")
         if after_sequence is not None:
@@ -335,7 +346,8 @@ class EventBus:
             start = self._head if first is None else min(first - 1, self._head)
         else:
             start = self._head
-        subscription = Subscription(self, event_filter, start, self._subscriber_buffer)
+        self._slots.take(caller)  # synchronously with joining the set: no await in between
+        subscription = Subscription(self, event_filter, start, self._subscriber_buffer, caller)
         self._subscribers.add(subscription)
         return subscription
 
@@ -347,7 +359,9 @@ class EventBus:
 
     def forget(self, subscription: Subscription) -> None:
         """Release the subscription's slot and stop offering it events. Idempotent."""
-        self._subscribers.discard(subscription)
+        if subscription in self._subscribers:
+            self._subscribers.discard(subscription)
+            self._slots.give_back(subscription.caller)
         if subscription in self._live:
             self._live.discard(subscription)
             for pattern in subscription.filter.patterns:
