@@ -4,17 +4,22 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
+ESBUILD := web/console/node_modules/.bin/esbuild
 PROTO_LOADER_VERSION := 0.8.1
 PROTO_LOADER_GEN := .tools/node_modules/.bin/proto-loader-gen-types
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install tools graph-tools generate check-generated lint typecheck format breaking bench demo clean jaeger jaeger-build
+.PHONY: run console test browser install tools graph-tools generate check-generated lint typecheck format breaking bench demo clean jaeger jaeger-build
 
 run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 	$(VENV)/bin/registry serve
 
-test: install tools jaeger-build check-generated lint typecheck  ## Everything CI checks, then the whole suite
-	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(PY) -m pytest
+console: install  ## The registry with its web console on http://127.0.0.1:8080/ (see docs/console.md)
+	$(VENV)/bin/registry serve --console-address 127.0.0.1:8080
+
+test: install tools browser jaeger-build check-generated lint typecheck  ## Everything CI checks, then the whole suite
+	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(PY) -m pytest \
+		--cov=registry --cov=client --cov-report=term
 
 install: $(STAMP)
 
@@ -24,20 +29,30 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-tools: $(BUF) $(PROTO_LOADER_GEN) graph-tools
+tools: $(BUF) $(PROTO_LOADER_GEN) $(ESBUILD) graph-tools
 
 graph-tools:  ## Graphviz, Chromium, the Mermaid CLI and cytoscape.js for the graph export tests
 	scripts/install_graph_tools.sh
 
+$(ESBUILD): web/console/package.json web/console/package-lock.json
+	npm ci --silent --no-audit --no-fund --prefix web/console
+	touch $@
+
+browser:  ## Debian's Chromium for the console's browser tests (Playwright drives it; no browser download)
+	@command -v chromium >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+		apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium; }
+
 $(BUF) $(PROTO_LOADER_GEN):
 	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION) @grpc/proto-loader@$(PROTO_LOADER_VERSION)
 
-generate: install tools  ## Regenerate generated/ (Python, generated/go, generated/node) from protos/
+generate: install tools  ## Regenerate generated/ (Python, generated/go, generated/node) from protos/, and the console script
 	$(PY) scripts/generate.py
+	$(PY) scripts/build_console.py
 
 check-generated: install tools  ## Fail when generated/ (any language) is stale or the protos break lint
 	$(BUF) lint
 	$(PY) scripts/generate.py --check
+	$(PY) scripts/build_console.py --check
 
 breaking: tools  ## Compare protos with a git ref (default: the previous commit)
 	scripts/check_breaking.sh $(BUF) $(or $(AGAINST),HEAD~1)
@@ -70,4 +85,4 @@ demo: install  ## A registry and the two example services, printing the flow wit
 	$(PY) -m examples.demo
 
 clean:
-	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools web/console/node_modules .pytest_cache .mypy_cache .ruff_cache

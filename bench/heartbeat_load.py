@@ -120,7 +120,9 @@ async def _stream(channel: grpc.aio.Channel, mode: str, n: int, interval: float,
         if mode == "registry":
             call: Any = hb_grpc.HeartbeatServiceStub(channel).Heartbeat(requests)
         else:
-            call = channel.stream_stream(STREAM)(requests)
+            call = channel.stream_stream(STREAM, request_serializer=None, response_deserializer=None)(
+                requests
+            )
         echoed = 0
         try:
             async for response in call:

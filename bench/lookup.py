@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 import grpc
 
@@ -80,21 +81,27 @@ def load(
     return result
 
 
+class Row(NamedTuple):
+    """One line of the lookup table."""
+
+    concurrency: int
+    rps: float
+    p50: float
+    p99: float
+    cpu_us: float
+
+
 def measure(
     pid: int, address: str, mode: str, concurrency: int, seconds: float, size: int, services: int
-) -> list[object]:
+) -> Row:
     before = cpu_seconds(pid)
     result = load(address, mode, concurrency, seconds, size, services)
     cpu = cpu_seconds(pid) - before
     # the warm-up calls count towards CPU too; include them in the divisor
     calls = result["count"] + 50
-    return [
-        concurrency,
-        result["count"] / result["elapsed"],
-        result["p50"],
-        result["p99"],
-        cpu / calls * 1e6,
-    ]
+    return Row(
+        concurrency, result["count"] / result["elapsed"], result["p50"], result["p99"], cpu / calls * 1e6
+    )
 
 
 def main() -> None:
@@ -121,7 +128,7 @@ def main() -> None:
             ]
     for mine, base in zip(ours, floor, strict=True):
         rows.append(["echo (floor)", *base, 1.0])
-        rows.append(["Lookup", *mine, float(mine[4]) / float(base[4])])  # type: ignore[arg-type]
+        rows.append(["Lookup", *mine, mine.cpu_us / base.cpu_us])
     print_table(
         f"Lookup vs bare grpc.aio echo "
         f"({args.services * args.per_service} instances, {args.services} services)",

@@ -84,8 +84,8 @@ def one_config(tmp: Path, name: str, flags: list[str], args: argparse.Namespace)
             beats = measure_heartbeats(proc.pid, address, "registry", args.streams, 1.0, args.seconds)
             size = asyncio.run(populate(address, 100, 10))
             lookup = measure_lookup(proc.pid, address, "lookup", 16, args.seconds, size, 100)
-    return {"beat_us": beats["cpu_us"], "beats_per_s": beats["beats_per_s"], "lookup_us": float(lookup[4]),
-            "lookup_rps": float(lookup[1]), "lookup_p99": float(lookup[3]),
+    return {"beat_us": beats["cpu_us"], "beats_per_s": beats["beats_per_s"], "lookup_us": lookup.cpu_us,
+            "lookup_rps": lookup.rps, "lookup_p99": lookup.p99,
             "scrape_ms": percentile(scrapes, 50) * 1000 if scrapes else 0.0}  # fmt: skip
 
 
@@ -123,7 +123,7 @@ class _Catalog:
 
 def relay_cost(traffic: Traffic | None, sends: int) -> float:
     """Seconds per Relay.send (CPU of this process, an immediate forwarder)."""
-    relay = Relay(_Catalog(), _Instant(), _Signer(), default_timeout=5.0, traffic=traffic)  # type: ignore[arg-type]
+    relay = Relay(_Catalog(), _Instant(), _Signer(), default_timeout=5.0, traffic=traffic)
     envelopes = [
         Envelope(MessageType.COMMAND, "do", "orders", id=str(i), source_service=f"svc-{i % 50}")
         for i in range(sends)

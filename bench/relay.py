@@ -63,7 +63,7 @@ SPREAD_SIZES = (1, 100, 1000)
 
 
 class EchoInbox(ipb_grpc.InboxServiceServicer):
-    async def Deliver(self, request: ipb.DeliverRequest, context: Any) -> ipb.DeliverResponse:  # noqa: N802
+    async def Deliver(self, request: ipb.DeliverRequest, context: Any) -> ipb.DeliverResponse:
         return ipb.DeliverResponse(reply=epb.Reply(payload=request.envelope.payload))
 
 
@@ -81,7 +81,9 @@ async def serve_target() -> None:
 
 async def serve_proxy(target: str) -> None:
     """Forward the request bytes to the target's Deliver unchanged: no parsing, token or span."""
-    forward = grpc.aio.insecure_channel(target).unary_unary(DELIVER)
+    forward = grpc.aio.insecure_channel(target).unary_unary(
+        DELIVER, request_serializer=None, response_deserializer=None
+    )
 
     async def send(request: bytes, context: Any) -> bytes:
         response: bytes = await forward(request, timeout=context.time_remaining())
@@ -109,12 +111,13 @@ async def run_subscribers(address: str, count: int, events: int, spread: bool = 
         calls = [stub.Subscribe(pb.SubscribeRequest(filter=pb.EventFilter(topics=[t]))) for t in topics]
         for call in calls:
             first = await call.read()
+            assert isinstance(first, pb.SubscribeResponse)
             assert first.WhichOneof("kind") == "started"
         print("subscribers ready address=-", flush=True)
 
-        async def drain(call: Any) -> int:
+        async def drain(call: grpc.aio.UnaryStreamCall[pb.SubscribeRequest, pb.SubscribeResponse]) -> int:
             received = 0
-            while received < events and await call.read() is not grpc.aio.EOF:
+            while received < events and isinstance(await call.read(), pb.SubscribeResponse):
                 received += 1
             return received
 
@@ -148,7 +151,9 @@ async def send_latencies(registry: str, target: str, proxy: str, calls: int) -> 
         await register_target(registry_channel, target)
         inbox = ipb_grpc.InboxServiceStub(target_channel)
         relay = pb_grpc.RelayServiceStub(registry_channel)
-        bare = proxy_channel.unary_unary("/bench.Proxy/Send")
+        bare = proxy_channel.unary_unary(
+            "/bench.Proxy/Send", request_serializer=None, response_deserializer=None
+        )
         paths: list[Callable[[], Awaitable[Any]]] = [
             lambda: inbox.Deliver(deliver_request, timeout=10),
             lambda: relay.Send(send_request, timeout=10),
@@ -260,11 +265,11 @@ def main() -> None:
         ["subscribers", "events", "events/s published", "deliveries/s"],
         fan,
     )
-    floor = float(spread[0][2])
+    floor = float(str(spread[0][2]))
     print_table(
         "Fan-out index: one matching subscriber among N with other patterns (`spread<i>.#`)",
         ["subscribers", "events", "events/s published", "deliveries/s", "vs 1 subscriber (floor)"],
-        [[*row, f"{float(row[2]) / floor:.2f}x"] for row in spread],
+        [[*row, f"{float(str(row[2])) / floor:.2f}x"] for row in spread],
     )
     print_table(
         "Topic matching, in process: the pattern that once backtracked for seconds",

@@ -25,7 +25,7 @@ async def run(address: str, mode: str, concurrency: int, seconds: float, size: i
     latencies: list[float] = []
     async with grpc.aio.insecure_channel(address) as channel:
         if mode == "echo":
-            echo = channel.unary_unary(UNARY)
+            echo = channel.unary_unary(UNARY, request_serializer=None, response_deserializer=None)
             payload = b"x" * size
 
             async def call() -> None:
@@ -51,7 +51,10 @@ async def run(address: str, mode: str, concurrency: int, seconds: float, size: i
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - began
     latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, round(q * (len(latencies) - 1)))]  # noqa: E731
+
+    def pick(q: float) -> float:
+        return latencies[min(len(latencies) - 1, round(q * (len(latencies) - 1)))]
+
     print(json.dumps({"count": len(latencies), "elapsed": elapsed, "p50": pick(0.5), "p99": pick(0.99)}))
 
 

@@ -13,7 +13,7 @@ Built on `generated/` only; it never imports the server package. See docs/client
 """
 
 from client.breaker import BreakerState, CircuitBreaker
-from client.client import PickerName, RegistryClient
+from client.client import PickerName, RegisterOptions, RegistryClient
 from client.config import ClientConfig
 from client.discovery import Filters
 from client.errors import (
@@ -35,7 +35,17 @@ from client.errors import (
     UnimplementedError,
 )
 from client.inbox import Inbox
-from client.messaging import Message, MessageType, Priority, Published, Reply, Subscription
+from client.messaging import (
+    Message,
+    MessageType,
+    Priority,
+    Published,
+    PublishOptions,
+    QueryOptions,
+    Reply,
+    SendOptions,
+    Subscription,
+)
 from client.model import Dependency, DependencyKind, Endpoint, HealthStatus, Instance, Load, Protocol
 from client.pickers import LeastLoaded, Picker, RandomPick, RoundRobin, Weighted
 from client.registration import Registration
@@ -72,14 +82,18 @@ __all__ = [
     "PickerName",
     "Priority",
     "Protocol",
+    "PublishOptions",
     "Published",
+    "QueryOptions",
     "RandomPick",
+    "RegisterOptions",
     "Registration",
     "RegistryClient",
     "RegistryClientError",
     "Reply",
     "ResourceExhaustedError",
     "RoundRobin",
+    "SendOptions",
     "ServiceChannel",
     "Subscription",
     "SyncRegistration",

@@ -19,10 +19,10 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
-from google.protobuf import duration_pb2
-
+from client import _keywords
+from client._convert import duration
 from client._proto import instance_pb
 from client.breaker import BreakerBoard
 from client.channel import open_registry_channel, reconnect_options
@@ -31,7 +31,16 @@ from client.discovery import ANY, Discovery, Filters
 from client.errors import ConfigError, NoInstanceError
 from client.inbox import Inbox
 from client.interceptors import auth_interceptors, tracing_interceptors
-from client.messaging import Messenger, Payload, Priority, Published, Reply, Subscription
+from client.messaging import (
+    Messenger,
+    Payload,
+    Published,
+    PublishOptions,
+    QueryOptions,
+    Reply,
+    SendOptions,
+    Subscription,
+)
 from client.model import Dependency, Endpoint, Instance
 from client.pickers import PICKERS, LeastLoaded, Picker, RandomPick, RoundRobin, Weighted
 from client.registration import DrainCallback, LoadProvider, Registration
@@ -42,6 +51,32 @@ from client.transport import Transport
 log = logging.getLogger(__name__)
 
 PickerName = Literal["round-robin", "random", "weighted", "least-loaded"]
+
+
+class RegisterOptions(TypedDict, total=False):
+    """The keyword parameters of `register`, declared once for RegistryClient and SyncRegistryClient
+    (see client/_keywords.py). Every one is optional."""
+
+    service_name: str
+    """Default: the configured SERVICE_NAME."""
+    instance_id: str
+    """Default: the configured SERVICE_ID."""
+    version: str
+    tags: Sequence[str]
+    metadata: Mapping[str, str] | None
+    zone: str
+    weight: int
+    """0: the registry's default."""
+    dependencies: Sequence[Dependency]
+    heartbeat_interval: float | None
+    """Seconds; None: the registry's default."""
+    heartbeat_timeout: float | None
+    max_failures: int | None
+    inbox: Inbox | None
+    """Serve this inbox: its endpoint is added (named `inbox`) and its in-flight count is the load."""
+    load: LoadProvider | None
+    on_drain: DrainCallback | None
+    drain_grace: float
 
 
 class RegistryClient:
@@ -142,25 +177,7 @@ class RegistryClient:
 
     # -- registration ----------------------------------------------------------------------------
 
-    async def register(
-        self,
-        *endpoints: Endpoint | str,
-        service_name: str = "",
-        instance_id: str = "",
-        version: str = "",
-        tags: Sequence[str] = (),
-        metadata: Mapping[str, str] | None = None,
-        zone: str = "",
-        weight: int = 0,
-        dependencies: Sequence[Dependency] = (),
-        heartbeat_interval: float | None = None,
-        heartbeat_timeout: float | None = None,
-        max_failures: int | None = None,
-        inbox: Inbox | None = None,
-        load: LoadProvider | None = None,
-        on_drain: DrainCallback | None = None,
-        drain_grace: float = 0.0,
-    ) -> Registration:
+    async def register(self, *endpoints: Endpoint | str, **options: Unpack[RegisterOptions]) -> Registration:
         """Register this instance and keep it alive in the background; see `Registration`.
 
         Endpoints are `Endpoint`s or `"host:port"` strings (gRPC). With `inbox`, its endpoint is
@@ -168,37 +185,44 @@ class RegistryClient:
         configured SERVICE_NAME / SERVICE_ID. Raises when the registry refuses the registration;
         an unreachable registry is retried in the background instead.
         """
+        _keywords.check(options, RegisterOptions, "register")
         resolved = [Endpoint.parse(e) if isinstance(e, str) else e for e in endpoints]
+        inbox = options.get("inbox")
+        load = options.get("load")
         if inbox is not None:
             resolved.append(inbox.endpoint)
             load = load or inbox.load
         message = instance_pb.Instance(
-            service_name=service_name or self.config.service_name,
-            instance_id=instance_id or self.config.instance_id,
+            service_name=options.get("service_name") or self.config.service_name,
+            instance_id=options.get("instance_id") or self.config.instance_id,
             endpoints=[e.to_proto() for e in resolved],
-            version=version,
-            tags=list(tags),
-            metadata=dict(metadata or {}),
-            zone=zone,
-            weight=weight,
+            version=options.get("version", ""),
+            tags=list(options.get("tags", ())),
+            metadata=dict(options.get("metadata") or {}),
+            zone=options.get("zone", ""),
+            weight=options.get("weight", 0),
             dependencies=[
                 instance_pb.Dependency(
                     service_name=d.service_name, kind=instance_pb.DependencyKind.ValueType(d.kind)
                 )
-                for d in dependencies
+                for d in options.get("dependencies", ())
             ],
         )
         if not message.service_name:
             raise ConfigError("service_name: pass service_name= or set SERVICE_NAME")
         policy = message.heartbeat_policy
-        if heartbeat_interval is not None:
-            policy.interval.CopyFrom(_duration(heartbeat_interval))
-        if heartbeat_timeout is not None:
-            policy.timeout.CopyFrom(_duration(heartbeat_timeout))
-        if max_failures is not None:
+        if (interval := options.get("heartbeat_interval")) is not None:
+            policy.interval.CopyFrom(duration(interval))
+        if (timeout := options.get("heartbeat_timeout")) is not None:
+            policy.timeout.CopyFrom(duration(timeout))
+        if (max_failures := options.get("max_failures")) is not None:
             policy.max_failures = max_failures
         registration = Registration(
-            self.transport, message, load=load, on_drain=on_drain, drain_grace=drain_grace
+            self.transport,
+            message,
+            load=load,
+            on_drain=options.get("on_drain"),
+            drain_grace=options.get("drain_grace", 0.0),
         )
         await registration.start()
         self._registrations.append(registration)
@@ -265,56 +289,22 @@ class RegistryClient:
     # -- messaging -------------------------------------------------------------------------------
 
     async def send(
-        self,
-        target: str,
-        command: str,
-        payload: Payload = None,
-        *,
-        idempotency_key: str = "",
-        headers: Mapping[str, str] | None = None,
-        tenant_id: str = "",
-        call_timeout: float | None = None,
+        self, target: str, command: str, payload: Payload = None, **options: Unpack[SendOptions]
     ) -> Reply:
         """Relay a command to one instance of `target` and return its reply (see Messenger.send)."""
-        return await self.messenger.send(
-            target,
-            command,
-            payload,
-            idempotency_key=idempotency_key,
-            headers=headers,
-            tenant_id=tenant_id,
-            call_timeout=call_timeout,
-        )
+        return await self.messenger.send(target, command, payload, **options)
 
     async def query(
-        self,
-        target: str,
-        name: str,
-        payload: Payload = None,
-        *,
-        headers: Mapping[str, str] | None = None,
-        tenant_id: str = "",
-        call_timeout: float | None = None,
+        self, target: str, name: str, payload: Payload = None, **options: Unpack[QueryOptions]
     ) -> Reply:
         """Relay a query (retried once on another instance by the registry) and return the reply."""
-        return await self.messenger.query(
-            target, name, payload, headers=headers, tenant_id=tenant_id, call_timeout=call_timeout
-        )
+        return await self.messenger.query(target, name, payload, **options)
 
     async def publish(
-        self,
-        topic: str,
-        payload: Payload = None,
-        *,
-        priority: Priority = Priority.NORMAL,
-        target: str = "",
-        headers: Mapping[str, str] | None = None,
-        tenant_id: str = "",
+        self, topic: str, payload: Payload = None, **options: Unpack[PublishOptions]
     ) -> Published | Literal[False]:
         """Publish an event; with `degrade=True`, False (and a log line) when the registry is down."""
-        return await self.messenger.publish(
-            topic, payload, priority=priority, target=target, headers=headers, tenant_id=tenant_id
-        )
+        return await self.messenger.publish(topic, payload, **options)
 
     def subscribe(
         self,
@@ -336,9 +326,3 @@ class RegistryClient:
         if inbox not in self._inboxes:
             self._inboxes.append(inbox)
         return port
-
-
-def _duration(seconds: float) -> duration_pb2.Duration:
-    message = duration_pb2.Duration()
-    message.FromNanoseconds(int(seconds * 1e9))
-    return message

@@ -238,7 +238,7 @@ class Inbox(inbox_grpc.InboxServiceServicer):
 
     # -- handling --------------------------------------------------------------------------------
 
-    async def Deliver(  # noqa: N802 - gRPC method name
+    async def Deliver(
         self, request: inbox_pb.DeliverRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> inbox_pb.DeliverResponse:
         parent = propagate.extract(dict(context.invocation_metadata() or ()))

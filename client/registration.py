@@ -21,20 +21,17 @@ counting a failure), waits `drain_grace` for in-flight work, then deregisters.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import enum
 import inspect
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import grpc
-from google.protobuf import duration_pb2, timestamp_pb2
 
+from client._convert import seconds
 from client._proto import heartbeat_pb, instance_pb, registry_pb
 from client._tasks import cancel_and_wait
 from client.backoff import Backoff
@@ -46,164 +43,27 @@ from client.errors import (
     from_rpc_error,
     translated,
 )
+from client.heartbeat_stream import HeartbeatStream, Outcome, StreamClosedError, StreamOwner
 from client.model import HealthStatus, Instance, Load
+from client.registration_stats import MAX_EVENTS, ConnectionEvent, EventKind, RegistrationStats
 from client.transport import Transport
+
+__all__ = [  # the stats types live in registration_stats; importable from here as before
+    "MAX_EVENTS",
+    "ConnectionEvent",
+    "DrainCallback",
+    "EventKind",
+    "LoadProvider",
+    "Registration",
+    "RegistrationStats",
+]
 
 log = logging.getLogger(__name__)
 
 LoadProvider = Callable[[], Load]
 DrainCallback = Callable[[], Any]
 
-MAX_EVENTS = 256
-"""Connection events kept per registration (oldest dropped first)."""
-
-
-class EventKind(enum.Enum):
-    ATTEMPT = "attempt"
-    """A heartbeat stream is being opened."""
-    BOUND = "bound"
-    FAILED = "failed"
-    ROTATED = "rotated"
-    """The stream was replaced before its token expired."""
-    REGISTERED = "registered"
-    DIRECTIVE = "directive"
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionEvent:
-    """Something that happened to the heartbeat connection; `at` is `time.monotonic()`."""
-
-    at: float
-    kind: EventKind
-    detail: str = ""
-
-
-@dataclass(slots=True)
-class RegistrationStats:
-    attempts: int = 0
-    binds: int = 0
-    registrations: int = 0
-    rotations: int = 0
-    failures: int = 0
-    beats: int = 0
-    acks: int = 0
-
-
 _REREGISTER = heartbeat_pb.DIRECTIVE_TYPE_REREGISTER
-
-
-class _Outcome(enum.Enum):
-    REREGISTER = "reregister"
-
-
-class _Stream:
-    """One bound Heartbeat call: a writer beating at the registration's interval and a reader
-    applying acks and directives. `outcome` resolves when the stream ends (with the error) or asks
-    to re-register."""
-
-    def __init__(self, call: Any, registration: Registration, lifetime: float) -> None:
-        self.call = call
-        self.lifetime = lifetime
-        self._registration = registration
-        self._stop = asyncio.Event()
-        self.outcome: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
-        self._sent: dict[int, float] = {}
-        self._last_rtt: float | None = None
-        self._tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._write())]
-
-    async def _write(self) -> None:
-        sequence = 0
-        try:
-            while not self._stop.is_set():
-                sequence += 1
-                await self.call.write(self._beat(sequence))
-                self._registration.stats.beats += 1
-                wake = self._registration._interval_changed
-                wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._registration.interval):  # not wait_for: see _once
-                        await wake.wait()
-        except (grpc.RpcError, grpc.aio.UsageError, asyncio.InvalidStateError):
-            return  # the call ended; the reader reports how (it sees the status, we do not)
-
-    def _beat(self, sequence: int) -> heartbeat_pb.HeartbeatRequest:
-        now = time.time()
-        beat = heartbeat_pb.Beat(sequence=sequence, send_time=_timestamp(now))
-        if self._last_rtt is not None:
-            beat.last_rtt.CopyFrom(_duration(self._last_rtt))
-        load = self._registration._current_load()
-        if load is not None:
-            beat.load.CopyFrom(load.to_proto())
-        self._sent[sequence] = time.monotonic()
-        if len(self._sent) > 16:  # acks lost on a dying stream must not pile up
-            del self._sent[min(self._sent)]
-        return heartbeat_pb.HeartbeatRequest(beat=beat)
-
-    async def _read(self) -> None:
-        try:
-            while True:
-                response = await self.call.read()
-                if not isinstance(response, heartbeat_pb.HeartbeatResponse):  # EOF
-                    self._end(None)
-                    return
-                self._handle(response)
-        except grpc.RpcError as error:
-            self._end(error)
-
-    def _handle(self, response: heartbeat_pb.HeartbeatResponse) -> None:
-        registration = self._registration
-        kind = response.WhichOneof("kind")
-        if kind == "ack":
-            registration.stats.acks += 1
-            sent = self._sent.pop(response.ack.sequence, None)
-            if sent is not None:
-                self._last_rtt = time.monotonic() - sent
-            registration._set_status(HealthStatus(response.ack.status or HealthStatus.UNKNOWN))
-        elif kind == "directive":
-            outcome = registration._follow(response.directive)
-            if outcome is not None and not self.outcome.done():
-                self.outcome.set_result(outcome)
-
-    def _end(self, error: BaseException | None) -> None:
-        if self.outcome.done():
-            return
-        if isinstance(error, grpc.RpcError):
-            self.outcome.set_exception(from_rpc_error(error))
-        else:
-            detail = (
-                f"heartbeat stream ended: {error}" if error else "heartbeat stream closed by the registry"
-            )
-            self.outcome.set_exception(_StreamClosedError(detail))
-        self.outcome.exception()  # consumed here: an abandoned stream's error is not a warning
-
-    async def goodbye(self, reason: int) -> None:
-        """Stop beating and end the stream on purpose; waits, at most the call timeout in all, for
-        the registry to close it (a stalled stream is then simply dropped by `retire`)."""
-        self._stop.set()
-        self._registration._interval_changed.set()
-        goodbye = heartbeat_pb.HeartbeatGoodbye(reason=heartbeat_pb.GoodbyeReason.ValueType(reason))
-        with contextlib.suppress(TimeoutError, grpc.RpcError, grpc.aio.UsageError, asyncio.InvalidStateError):
-            async with asyncio.timeout(self._registration._transport.call_timeout):
-                await asyncio.gather(self._tasks[1], return_exceptions=True)
-                await self.call.write(heartbeat_pb.HeartbeatRequest(goodbye=goodbye))
-                await self.call.done_writing()
-                await asyncio.wait({self.outcome})
-
-    async def retire(self) -> None:
-        """Drop the stream (after a successor took over, or after it failed)."""
-        self._stop.set()
-        await cancel_and_wait(*self._tasks)
-        # Half-close first so grpc's request pump (behind the interceptors) ends normally instead
-        # of being torn down mid-await by the cancel, which it reports as "generator already
-        # running" noise.
-        with contextlib.suppress(grpc.RpcError, grpc.aio.UsageError, asyncio.InvalidStateError, TimeoutError):
-            async with asyncio.timeout(0.1):
-                await self.call.done_writing()
-        self.call.cancel()
-
-
-class _StreamClosedError(RegistryClientError):
-    code = grpc.StatusCode.UNAVAILABLE
 
 
 class Registration:
@@ -230,7 +90,7 @@ class Registration:
         """The instance as the registry last stored it."""
         self.status = HealthStatus.UNKNOWN
         """Status from the last bind or ack."""
-        self.interval = _seconds(instance.heartbeat_policy.interval) or 10.0
+        self.interval = seconds(instance.heartbeat_policy.interval) or 10.0
         """Current beat interval in seconds (the registry's policy, or its latest SET_INTERVAL)."""
         self.draining = False
         """True once the registry sent DRAIN: take no new work."""
@@ -240,10 +100,19 @@ class Registration:
         self._interval_changed = asyncio.Event()
         self._status_changed = asyncio.Event()
         self._needs_register = True
-        self._stream: _Stream | None = None
+        self._stream: HeartbeatStream | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
         self._callbacks: set[asyncio.Future[Any]] = set()
+        self._owner = StreamOwner(
+            stats=self.stats,
+            interval=lambda: self.interval,
+            interval_changed=self._interval_changed,
+            load=self._current_load,
+            set_status=self._set_status,
+            follow=self._follow,
+            call_timeout=transport.call_timeout,
+        )
 
     @property
     def service_name(self) -> str:
@@ -345,7 +214,7 @@ class Registration:
                 await self._retire_current()
                 await self._after_failure(error)
                 continue
-            if outcome is _Outcome.REREGISTER:
+            if outcome is Outcome.REREGISTER:
                 self._needs_register = True
                 self._set_status(HealthStatus.UNKNOWN)  # the registry lost us until we bind again
 
@@ -378,13 +247,13 @@ class Registration:
             )
         self.instance = Instance.from_proto(response.instance)
         self._needs_register = False
-        policy_interval = _seconds(response.instance.heartbeat_policy.interval)
+        policy_interval = seconds(response.instance.heartbeat_policy.interval)
         if policy_interval:
             self.interval = policy_interval
         self.stats.registrations += 1
         self._record(EventKind.REGISTERED, "created" if response.created else "confirmed")
 
-    async def _open(self) -> _Stream:
+    async def _open(self) -> HeartbeatStream:
         """Open a Heartbeat call, bind it (taking over any older stream) and wait for `bound`."""
         transport = self._transport
         self.stats.attempts += 1
@@ -405,18 +274,18 @@ class Registration:
             raise await error_of(call) from None
         except TimeoutError:
             call.cancel()
-            raise _StreamClosedError("no answer to bind within the call timeout") from None
+            raise StreamClosedError("no answer to bind within the call timeout") from None
         if not isinstance(first, heartbeat_pb.HeartbeatResponse) or first.WhichOneof("kind") != "bound":
             call.cancel()
             if isinstance(first, heartbeat_pb.HeartbeatResponse) and first.directive.type == _REREGISTER:
                 raise NotFoundError("the registry does not know this instance", reason="INSTANCE_NOT_FOUND")
-            raise _StreamClosedError("the registry did not confirm the bind")
+            raise StreamClosedError("the registry did not confirm the bind")
         policy = first.bound.policy
-        self.interval = _seconds(policy.interval) or self.interval
+        self.interval = seconds(policy.interval) or self.interval
         self.stats.binds += 1
         self._record(EventKind.BOUND)
         self._set_status(HealthStatus(first.bound.status or HealthStatus.UNKNOWN))
-        return _Stream(call, self, lifetime)
+        return HeartbeatStream(call, self._owner, lifetime)
 
     async def _deregister(self) -> None:
         transport = self._transport
@@ -429,17 +298,17 @@ class Registration:
         except RegistryClientError as error:
             log.warning("deregistration of %s/%s failed: %s", self.service_name, self.instance_id, error)
 
-    # -- called by the stream --------------------------------------------------------------------
+    # -- handed to the stream (StreamOwner) -----------------------------------------------------
 
-    def _follow(self, directive: heartbeat_pb.Directive) -> _Outcome | None:
+    def _follow(self, directive: heartbeat_pb.Directive) -> Outcome | None:
         self._record(EventKind.DIRECTIVE, heartbeat_pb.DirectiveType.Name(directive.type))
         if directive.type == heartbeat_pb.DIRECTIVE_TYPE_SET_INTERVAL:
-            interval = _seconds(directive.interval)
+            interval = seconds(directive.interval)
             if interval > 0:
                 self.interval = interval
                 self._interval_changed.set()
         elif directive.type == _REREGISTER:
-            return _Outcome.REREGISTER
+            return Outcome.REREGISTER
         elif directive.type == heartbeat_pb.DIRECTIVE_TYPE_DRAIN and not self.draining:
             self.draining = True
             log.warning(
@@ -473,19 +342,3 @@ class Registration:
 
     def _record(self, kind: EventKind, detail: str = "") -> None:
         self.events.append(ConnectionEvent(time.monotonic(), kind, detail))
-
-
-def _seconds(duration: duration_pb2.Duration) -> float:
-    return duration.seconds + duration.nanos / 1e9
-
-
-def _duration(seconds: float) -> duration_pb2.Duration:
-    message = duration_pb2.Duration()
-    message.FromNanoseconds(int(seconds * 1e9))
-    return message
-
-
-def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
-    message = timestamp_pb2.Timestamp()
-    message.FromNanoseconds(int(seconds * 1e9))
-    return message

@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -190,22 +190,22 @@ class ServiceChannel(grpc.aio.Channel):
     def unary_unary(
         self, method: str, request_serializer: Any = None, response_deserializer: Any = None, **_: Any
     ) -> Any:
-        return _Callable(self, "unary_unary", method, request_serializer, response_deserializer)
+        return _Callable(self._start, "unary_unary", method, request_serializer, response_deserializer)
 
     def unary_stream(
         self, method: str, request_serializer: Any = None, response_deserializer: Any = None, **_: Any
     ) -> Any:
-        return _Callable(self, "unary_stream", method, request_serializer, response_deserializer)
+        return _Callable(self._start, "unary_stream", method, request_serializer, response_deserializer)
 
     def stream_unary(
         self, method: str, request_serializer: Any = None, response_deserializer: Any = None, **_: Any
     ) -> Any:
-        return _Callable(self, "stream_unary", method, request_serializer, response_deserializer)
+        return _Callable(self._start, "stream_unary", method, request_serializer, response_deserializer)
 
     def stream_stream(
         self, method: str, request_serializer: Any = None, response_deserializer: Any = None, **_: Any
     ) -> Any:
-        return _Callable(self, "stream_stream", method, request_serializer, response_deserializer)
+        return _Callable(self._start, "stream_stream", method, request_serializer, response_deserializer)
 
     # -- channel protocol ----------------------------------------------------------------------
 
@@ -273,16 +273,18 @@ class ServiceChannel(grpc.aio.Channel):
         await self.close(None)
 
 
+_Start = Callable[[str, str, tuple[Any, Any], Any, Any], Any]
+"""ServiceChannel._start, handed to each method's callable by the channel that owns it."""
+
+
 class _Callable:
     """What a stub holds for one method: picks the instance at each call."""
 
-    def __init__(
-        self, owner: ServiceChannel, kind: str, method: str, serializer: Any, deserializer: Any
-    ) -> None:
-        self._owner = owner
+    def __init__(self, start: _Start, kind: str, method: str, serializer: Any, deserializer: Any) -> None:
+        self._start = start
         self._kind = kind
         self._method = method
         self._codec = (serializer, deserializer)
 
     def __call__(self, request: Any = None, **kwargs: Any) -> Any:
-        return self._owner._start(self._kind, self._method, self._codec, request, kwargs)
+        return self._start(self._kind, self._method, self._codec, request, kwargs)

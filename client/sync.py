@@ -24,17 +24,26 @@ import asyncio
 import threading
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, Unpack
 
 import grpc
 
-from client.client import PickerName, RegistryClient
+from client.client import PickerName, RegisterOptions, RegistryClient
 from client.config import ClientConfig
 from client.discovery import ANY, Filters
 from client.inbox import Inbox
-from client.messaging import Message, Payload, Priority, Published, Reply, Subscription
-from client.model import Dependency, Endpoint, HealthStatus, Instance
-from client.registration import ConnectionEvent, DrainCallback, LoadProvider, Registration, RegistrationStats
+from client.messaging import (
+    Message,
+    Payload,
+    Published,
+    PublishOptions,
+    QueryOptions,
+    Reply,
+    SendOptions,
+    Subscription,
+)
+from client.model import Endpoint, HealthStatus, Instance
+from client.registration import ConnectionEvent, Registration, RegistrationStats
 from client.service_channel import ServiceChannel
 
 T = TypeVar("T")
@@ -266,46 +275,9 @@ class SyncRegistryClient:
     ) -> None:
         self.close()
 
-    def register(
-        self,
-        *endpoints: Endpoint | str,
-        service_name: str = "",
-        instance_id: str = "",
-        version: str = "",
-        tags: Sequence[str] = (),
-        metadata: Mapping[str, str] | None = None,
-        zone: str = "",
-        weight: int = 0,
-        dependencies: Sequence[Dependency] = (),
-        heartbeat_interval: float | None = None,
-        heartbeat_timeout: float | None = None,
-        max_failures: int | None = None,
-        inbox: Inbox | None = None,
-        load: LoadProvider | None = None,
-        on_drain: DrainCallback | None = None,
-        drain_grace: float = 0.0,
-    ) -> SyncRegistration:
+    def register(self, *endpoints: Endpoint | str, **options: Unpack[RegisterOptions]) -> SyncRegistration:
         """See `RegistryClient.register`. `load` and `on_drain` run on the client's thread."""
-        registration = self._loop.run(
-            self.client.register(
-                *endpoints,
-                service_name=service_name,
-                instance_id=instance_id,
-                version=version,
-                tags=tags,
-                metadata=metadata,
-                zone=zone,
-                weight=weight,
-                dependencies=dependencies,
-                heartbeat_interval=heartbeat_interval,
-                heartbeat_timeout=heartbeat_timeout,
-                max_failures=max_failures,
-                inbox=inbox,
-                load=load,
-                on_drain=on_drain,
-                drain_grace=drain_grace,
-            )
-        )
+        registration = self._loop.run(self.client.register(*endpoints, **options))
         return SyncRegistration(registration, self._loop)
 
     def resolve(self, service: str, filters: Filters = ANY) -> list[Instance]:
@@ -329,59 +301,19 @@ class SyncRegistryClient:
         return SyncServiceChannel(channel, self._loop)
 
     def send(
-        self,
-        target: str,
-        command: str,
-        payload: Payload = None,
-        *,
-        idempotency_key: str = "",
-        headers: Mapping[str, str] | None = None,
-        tenant_id: str = "",
-        call_timeout: float | None = None,
+        self, target: str, command: str, payload: Payload = None, **options: Unpack[SendOptions]
     ) -> Reply:
-        return self._loop.run(
-            self.client.send(
-                target,
-                command,
-                payload,
-                idempotency_key=idempotency_key,
-                headers=headers,
-                tenant_id=tenant_id,
-                call_timeout=call_timeout,
-            )
-        )
+        return self._loop.run(self.client.send(target, command, payload, **options))
 
     def query(
-        self,
-        target: str,
-        name: str,
-        payload: Payload = None,
-        *,
-        headers: Mapping[str, str] | None = None,
-        tenant_id: str = "",
-        call_timeout: float | None = None,
+        self, target: str, name: str, payload: Payload = None, **options: Unpack[QueryOptions]
     ) -> Reply:
-        return self._loop.run(
-            self.client.query(
-                target, name, payload, headers=headers, tenant_id=tenant_id, call_timeout=call_timeout
-            )
-        )
+        return self._loop.run(self.client.query(target, name, payload, **options))
 
     def publish(
-        self,
-        topic: str,
-        payload: Payload = None,
-        *,
-        priority: Priority = Priority.NORMAL,
-        target: str = "",
-        headers: Mapping[str, str] | None = None,
-        tenant_id: str = "",
+        self, topic: str, payload: Payload = None, **options: Unpack[PublishOptions]
     ) -> Published | Literal[False]:
-        return self._loop.run(
-            self.client.publish(
-                topic, payload, priority=priority, target=target, headers=headers, tenant_id=tenant_id
-            )
-        )
+        return self._loop.run(self.client.publish(topic, payload, **options))
 
     def subscribe(
         self,

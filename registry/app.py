@@ -11,7 +11,7 @@ import asyncio
 import logging
 import signal
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health_pb2
@@ -41,6 +41,9 @@ from registry.telemetry import Telemetry, TracingInterceptor
 from registry.tls import describe, server_certificates
 from registry.wire.binding import ServiceBinding
 from registry.wire.health import HealthServicer
+
+if TYPE_CHECKING:
+    from registry.api.console.server import ConsoleServer
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,7 @@ class Registry:
                 refusals=lambda: self.auth.refusals if self.auth is not None else {},
             )
         self._server: grpc.aio.Server | None = None
+        self.console: ConsoleServer | None = None  # when --console-address is set
         self._stopped = False
         self.port = 0
 
@@ -189,6 +193,7 @@ class Registry:
         else:
             self.port = self._server.add_secure_port(self.config.address, self.certificates.credentials())
         await self._server.start()
+        await self._start_console()
         for name in ["", *(s.full_name for s in services)]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         if self.metrics_export is not None:
@@ -203,6 +208,32 @@ class Registry:
             },
         )
 
+    async def _start_console(self) -> None:
+        """The web console on its own port, when configured (docs/console.md)."""
+        address = self.config.console_host_port
+        if address is None:
+            return
+        # Imported here: aiohttp costs a third of a second at start, which every CLI command
+        # (they share this module's imports) would pay for a console it does not run.
+        from registry.api.console.server import ConsoleServer  # noqa: PLC0415
+
+        tls = None
+        if self.certificates is not None:
+            from registry.api.console.tls import ConsoleTls  # noqa: PLC0415
+
+            tls = ConsoleTls(self.certificates, self.config.tls_reload_seconds).context
+        self.console = ConsoleServer(
+            address,
+            catalog=self.catalog,
+            liveness=self.liveness,
+            events=self.events,
+            graph=self.graph,
+            verifier=None if self.auth is None else self.auth.verifier,
+            trace_url=self.config.console_trace_url,
+            ssl_context=tls,
+        )
+        await self.console.start()
+
     async def stop(self, grace: float | None = None) -> None:
         """Stop serving; idempotent, so a test may stop a registry its fixture also stops."""
         if self._stopped:
@@ -215,6 +246,8 @@ class Registry:
             stopping = asyncio.create_task(self._server.stop(grace))
             self.catalog.end_watches()
             self.events.end_subscriptions()
+            if self.console is not None:
+                await self.console.stop()  # its pages' watches and tails have just ended
             await stopping
         await self.inbox.close()
         await self.events.close()

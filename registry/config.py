@@ -160,6 +160,14 @@ class Config:
     max_subscribers_per_caller: int = dataclasses.field(
         default=5_000, metadata={"help": "open Subscribe streams per caller (token subject)"}
     )
+    # Operator console (docs/console.md)
+    console_address: str = dataclasses.field(
+        default="", metadata={"help": "HOST:PORT of the web console (e.g. 127.0.0.1:8080); empty: off"}
+    )
+    console_trace_url: str = dataclasses.field(
+        default="",
+        metadata={"help": "trace link template with {trace_id}, e.g. http://jaeger:16686/trace/{trace_id}"},
+    )
     # Metrics (docs/operations.md#metrics)
     metrics_port: int = dataclasses.field(
         default=-1, metadata={"help": "Prometheus scrape port; -1 off (default), 0 picks a free one"}
@@ -185,12 +193,30 @@ class Config:
 
     @property
     def binds_loopback(self) -> bool:
-        if self.host in LOOPBACK_NAMES:
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
+
+    @property
+    def console_host_port(self) -> tuple[str, int] | None:
+        """Where the console listens, or None when it is off."""
+        return split_host_port(self.console_address) if self.console_address else None
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def split_host_port(address: str) -> tuple[str, int]:
+    """`HOST:PORT` or `[V6]:PORT` as (host, port); ConfigError when malformed."""
+    host, sep, port = address.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"{address!r} is not HOST:PORT (port 0-65535; 0 picks a free one)")
+    return host, int(port)
 
 
 def env_name(field_name: str) -> str:
@@ -316,6 +342,16 @@ def validate(config: Config) -> None:
     _require(config.event_subscriber_buffer >= 1, "event_subscriber_buffer must be >= 1")
     _require(config.max_subscribers >= 1, "max_subscribers must be >= 1")
     _require(config.max_subscribers_per_caller >= 1, "max_subscribers_per_caller must be >= 1")
+    console = config.console_host_port
+    _require(
+        console is None or config.auth_mode != "off" or is_loopback(console[0]) or config.insecure,
+        "refusing to serve the console on a non-loopback address with auth_mode=off; bind a loopback "
+        "address, enable auth, or pass --insecure",
+    )
+    _require(
+        not config.console_trace_url or "{trace_id}" in config.console_trace_url,
+        "console_trace_url must contain {trace_id}",
+    )
 
 
 def split_list(value: str) -> list[str]:

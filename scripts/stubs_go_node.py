@@ -127,6 +127,18 @@ export type {{ grpc }};
 """
 
 
+def _relative_origins(types_dir: Path) -> None:
+    """Name each type's proto relative to the repository: the output must not depend on the clone's path."""
+    prefixes = {f"{PROTOS}/", f"{PROTOS.resolve()}/"}
+    for ts in types_dir.rglob("*.ts"):
+        text = ts.read_text()
+        fixed = text
+        for prefix in prefixes:
+            fixed = fixed.replace(f"// Original file: {prefix}", "// Original file: protos/")
+        if fixed != text:
+            ts.write_text(fixed)
+
+
 def generate_node(out: Path, version: str) -> None:
     protos_out = out / "protos"
     for proto in _protos():
@@ -143,6 +155,7 @@ def generate_node(out: Path, version: str) -> None:
              "--outDir", str(out / "types"), "registry.proto"],
             check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
         )  # fmt: skip
+    _relative_origins(out / "types")
     services = sorted(
         f"registry.v1.{line.split()[1]}"
         for proto in _protos()

@@ -14,10 +14,11 @@ from generated.registry.v1 import registry_service_pb2 as pb
 from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from generated.registry.v1 import relay_service_pb2 as rpb
 from registry.app import Registry
-from tests.auth.support import bearer, jwt_registry, token
+from tests.auth.support import Metadata, bearer, jwt_registry, token
 from tests.conftest import StartRegistry
 from tests.helpers.registry_api import error_info
 from tests.helpers.relay_api import relay_stub
+from tests.helpers.streams import StreamingCall, read
 
 GREEDY = bearer(token("greedy", "discover subscribe:#"))
 OTHER = bearer(token("other", "discover subscribe:#"))
@@ -41,21 +42,21 @@ async def channel_to(limited: Registry) -> AsyncIterator[grpc.aio.Channel]:
         yield channel
 
 
-async def _watch(channel: grpc.aio.Channel, metadata: object) -> grpc.aio.UnaryStreamCall:
+async def _watch(channel: grpc.aio.Channel, metadata: Metadata) -> StreamingCall:
     call = pb_grpc.RegistryServiceStub(channel).Watch(pb.WatchRequest(), metadata=metadata)
-    first = await asyncio.wait_for(call.read(), 5)
+    first = await asyncio.wait_for(read(call, pb.WatchResponse), 5)
     assert first.kind == pb.WATCH_RESPONSE_KIND_SNAPSHOT
     return call
 
 
-async def _subscribe(channel: grpc.aio.Channel, metadata: object) -> grpc.aio.UnaryStreamCall:
+async def _subscribe(channel: grpc.aio.Channel, metadata: Metadata) -> StreamingCall:
     call = relay_stub(channel).Subscribe(rpb.SubscribeRequest(), metadata=metadata)
-    first = await asyncio.wait_for(call.read(), 5)
+    first = await asyncio.wait_for(read(call, rpb.SubscribeResponse), 5)
     assert first.WhichOneof("kind") == "started"
     return call
 
 
-async def _open(kind: str, channel: grpc.aio.Channel, metadata: object) -> grpc.aio.UnaryStreamCall:
+async def _open(kind: str, channel: grpc.aio.Channel, metadata: Metadata) -> StreamingCall:
     return await (_watch if kind == "watch" else _subscribe)(channel, metadata)
 
 

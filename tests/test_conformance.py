@@ -71,7 +71,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess
 def _read_step(proc: subprocess.Popen[str], lines: list[dict[str, Any]], step: str) -> dict[str, Any]:
     assert proc.stdout is not None
     for raw in proc.stdout:
-        line = json.loads(raw)
+        line: dict[str, Any] = json.loads(raw)
         lines.append(line)
         if line["step"] == step:
             return line

@@ -30,6 +30,7 @@ from tests.helpers.heartbeats import (
     status_is,
 )
 from tests.helpers.registry_api import register, stub
+from tests.helpers.streams import EOF
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -177,7 +178,7 @@ async def test_a_goodbye_is_not_a_failure(start_registry: StartRegistry) -> None
         stream = await bound_stream(channel, "orders-1")
         watch = await Watch(api).start()
         stream.goodbye(hb.GOODBYE_REASON_STOP)
-        assert await stream.call.read() is grpc.aio.EOF
+        assert await stream.call.read() is EOF
         assert await stream.call.code() == grpc.StatusCode.OK
         await asyncio.sleep(0.15)  # past the debounce and several intervals
         health = await health_of(channel, "orders-1")

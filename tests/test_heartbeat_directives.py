@@ -23,6 +23,7 @@ from tests.helpers.heartbeats import (
     status_is,
 )
 from tests.helpers.registry_api import error_reason, register, stub
+from tests.helpers.streams import EOF
 
 
 def _drain(instance_id: str, reason: str = "") -> hb.DrainInstanceRequest:
@@ -44,7 +45,7 @@ async def test_an_operator_drain_takes_the_instance_out_and_tells_its_stream(
         served = await api.Lookup(pb.LookupRequest(service_name="orders"))
         ack = await stream.beat()  # it finishes its in-flight work, still beating
         stream.goodbye(hb.GOODBYE_REASON_DRAIN)
-        assert await stream.call.read() is grpc.aio.EOF
+        assert await stream.call.read() is EOF
         await asyncio.sleep(0.2)  # past the break debounce and several intervals: no failure
         health = await health_of(channel, "orders-1")
         watch.stop()

@@ -22,6 +22,7 @@ from tests.helpers.heartbeats import (
     status_is,
 )
 from tests.helpers.registry_api import bad_request_fields, error_reason, register, stub
+from tests.helpers.streams import EOF
 
 
 async def test_the_first_message_must_be_bind(channel: grpc.aio.Channel) -> None:
@@ -179,7 +180,7 @@ async def test_open_streams_are_capped(start_registry: StartRegistry) -> None:
         third.send(hb.HeartbeatRequest(bind=hb.HeartbeatBind(service_name="orders", instance_id="orders-3")))
         error = await third.error()
         first.goodbye(hb.GOODBYE_REASON_STOP)
-        assert await first.call.read() is grpc.aio.EOF
+        assert await first.call.read() is EOF
         fourth = await bound_stream(channel, "orders-3")  # a slot is free again
         ack = await fourth.beat()
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -23,6 +23,7 @@ from tests.helpers.heartbeats import (
     summary,
 )
 from tests.helpers.registry_api import bad_request_fields, register, stub
+from tests.helpers.streams import EOF
 
 
 async def test_metrics_follow_the_beats_the_client_sent(channel: grpc.aio.Channel) -> None:
@@ -89,7 +90,7 @@ async def test_list_and_summary_cover_every_instance_and_status(channel: grpc.ai
     staying = await bound_stream(channel, "orders-1")
     leaving = await bound_stream(channel, "orders-2")
     leaving.goodbye(hb.GOODBYE_REASON_DRAIN)
-    assert await leaving.call.read() is grpc.aio.EOF
+    assert await leaving.call.read() is EOF
 
     health = health_stub(channel)
     first = await health.ListInstanceHealth(hb.ListInstanceHealthRequest(service_name="orders", page_size=2))

@@ -74,4 +74,4 @@ def test_stale_entries_never_outgrow_the_live_ones() -> None:
         for key in range(100):
             scheduler.schedule(key, 1000.0 + round_)
     assert len(scheduler) == 100
-    assert len(scheduler._heap) <= 2 * 100 + 1024 + 1
+    assert scheduler.heap_entries <= 2 * 100 + 1024 + 1

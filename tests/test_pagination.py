@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 import grpc
 import pytest
@@ -126,7 +127,7 @@ async def test_token_only_fits_the_request_that_made_it(channel: grpc.aio.Channe
     of_all = await api.ListInstances(pb.ListInstancesRequest(page_size=1))
     of_services = await api.ListServices(pb.ListServicesRequest(page_size=1))
 
-    wrong = [
+    wrong: list[Awaitable[object]] = [
         api.ListInstances(pb.ListInstancesRequest(service_name="svc-01", page_token=of_one.next_page_token)),
         api.ListInstances(pb.ListInstancesRequest(page_token=of_one.next_page_token)),
         api.ListInstances(pb.ListInstancesRequest(service_name="svc-00", page_token=of_all.next_page_token)),

@@ -54,7 +54,7 @@ def test_sigterm_drains_and_exits_cleanly(tmp_path: Path) -> None:
     with running_server(tmp_path / "registry.db", "--grace-seconds", "2") as server:
         with grpc.insecure_channel(server.address) as ch:
             stub = registry_service_pb2_grpc.RegistryServiceStub(ch)
-            watch = stub.Watch(registry_service_pb2.WatchRequest())
+            watch = iter(stub.Watch(registry_service_pb2.WatchRequest()))
             first = next(watch)
             assert first.kind == registry_service_pb2.WATCH_RESPONSE_KIND_SNAPSHOT
             code = server.terminate()

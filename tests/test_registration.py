@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 
 import grpc
 import pytest
 from google.protobuf import duration_pb2
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from generated.registry.v1 import instance_pb2 as ipb
 from generated.registry.v1 import registry_service_pb2 as pb
@@ -184,11 +186,13 @@ async def test_instance_limit_is_enforced(start_registry: StartRegistry) -> None
         (pb.WatchEventType, model.ChangeType, "WATCH_EVENT_TYPE_"),
     ],
 )
-def test_domain_enums_mirror_the_proto_numbers(proto_enum: object, domain_enum: type, prefix: str) -> None:
+def test_domain_enums_mirror_the_proto_numbers(
+    proto_enum: EnumTypeWrapper, domain_enum: type[enum.IntEnum], prefix: str
+) -> None:
     # Conversion is a cast because the numbers agree; this keeps them agreeing.
     proto_values = {
         name.removeprefix(prefix): number
-        for name, number in proto_enum.items()  # type: ignore[attr-defined]
+        for name, number in proto_enum.items()
         if not name.endswith("_UNSPECIFIED")
     }
     assert proto_values == {member.name: member.value for member in domain_enum}

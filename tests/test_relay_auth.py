@@ -10,6 +10,7 @@ from generated.registry.v1 import relay_service_pb2 as pb
 from tests.auth.support import bearer, jwt_registry, refused, token
 from tests.conftest import StartRegistry
 from tests.helpers.relay_api import relay_stub, reply_of, send_request, targets_for
+from tests.helpers.streams import StreamingCall, read
 
 DENIED = grpc.StatusCode.PERMISSION_DENIED
 
@@ -23,11 +24,11 @@ def publish(name: str) -> pb.PublishRequest:
     return pb.PublishRequest(envelope=epb.Envelope(name=name))
 
 
-async def first_response(call: grpc.aio.UnaryStreamCall) -> pb.SubscribeResponse:  # type: ignore[type-arg]
-    response = await call.read()
-    call.cancel()
-    assert response is not grpc.aio.EOF
-    return response  # type: ignore[no-any-return]
+async def first_response(call: StreamingCall) -> pb.SubscribeResponse:
+    try:
+        return await read(call, pb.SubscribeResponse)
+    finally:
+        call.cancel()
 
 
 async def test_send_needs_a_send_scope_naming_the_target(start_registry: StartRegistry) -> None:

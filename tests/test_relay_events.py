@@ -22,6 +22,7 @@ from tests.conftest import StartRegistry
 from tests.helpers.heartbeats import BeatStream
 from tests.helpers.registry_api import bad_request_fields, register, stub
 from tests.helpers.relay_api import relay_stub
+from tests.helpers.streams import read_or_end
 
 STEP = 5.0
 BIG = b"x" * 32 * 1024
@@ -59,7 +60,7 @@ class Subscriber:
 
     async def _read_all(self) -> None:
         try:
-            while (response := await self.call.read()) is not grpc.aio.EOF:
+            while (response := await read_or_end(self.call, pb.SubscribeResponse)) is not None:
                 self._queue.put_nowait(response)
             self._queue.put_nowait(EOFError("the stream ended"))
         except grpc.aio.AioRpcError as error:
@@ -67,9 +68,10 @@ class Subscriber:
 
     async def _next(self) -> pb.SubscribeResponse:
         async with asyncio.timeout(STEP):
+            item: pb.SubscribeResponse | BaseException
             if self._lazy:
-                read = await self.call.read()
-                item = EOFError("the stream ended") if read is grpc.aio.EOF else read
+                response = await read_or_end(self.call, pb.SubscribeResponse)
+                item = EOFError("the stream ended") if response is None else response
             else:
                 item = await self._queue.get()
         if isinstance(item, BaseException):
@@ -102,7 +104,7 @@ class Subscriber:
 
 async def read_until_error(subscriber: Subscriber) -> tuple[list[int], grpc.aio.AioRpcError]:
     """The sequences received until the stream failed, and the failure."""
-    got = []
+    got: list[int] = []
     while True:
         try:
             (received,) = await subscriber.events(1)

@@ -4,6 +4,7 @@ keep growing. (The kill -9 variant of this runs the real process: tests/test_pro
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
 import grpc
 
@@ -16,6 +17,7 @@ from tests.conftest import StartRegistry
 from tests.helpers.heartbeats import STEP, bound_stream
 from tests.helpers.registry_api import register, stub
 from tests.helpers.relay_api import relay_stub
+from tests.helpers.streams import read
 
 
 async def test_registrations_survive_a_restart_and_come_back_unknown(start_registry: StartRegistry) -> None:
@@ -36,7 +38,7 @@ async def test_registrations_survive_a_restart_and_come_back_unknown(start_regis
         after = await api.ListInstances(pb.ListInstancesRequest())
         added = await register(api, "orders", "o9")
 
-    def keyed(instances: list[ipb.Instance]) -> dict[tuple[str, str], ipb.Instance]:
+    def keyed(instances: Iterable[ipb.Instance]) -> dict[tuple[str, str], ipb.Instance]:
         return {(i.service_name, i.instance_id): i for i in instances}
 
     assert (
@@ -87,7 +89,7 @@ async def test_a_watcher_from_before_the_restart_gets_a_fresh_snapshot(start_reg
     second = await start_registry()
     async with grpc.aio.insecure_channel(second.address) as channel:
         call = stub(channel).Watch(pb.WatchRequest(after_revision=seen))
-        start = await call.read()
+        start = await read(call, pb.WatchResponse)
         call.cancel()
 
     assert start.kind == pb.WATCH_RESPONSE_KIND_SNAPSHOT

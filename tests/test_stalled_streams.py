@@ -16,6 +16,7 @@ from registry.app import Registry
 from tests.conftest import StartRegistry
 from tests.helpers.process import running_server
 from tests.helpers.registry_api import error_reason, register, stub
+from tests.helpers.streams import StreamingCall, read, read_or_end
 
 NEVER_READS = [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 16 * 1024)]
 """A client that takes at most 16 KiB ahead of what it reads: the rest stays with the server."""
@@ -36,11 +37,11 @@ async def test_never_reading_watchers_that_disconnect_leave_no_error_in_the_log(
         channels = [grpc.aio.insecure_channel(registry.address, options=NEVER_READS) for _ in range(10)]
         calls = [pb_grpc.RegistryServiceStub(ch).Watch(pb.WatchRequest()) for ch in channels]
         for call in calls:
-            first = await asyncio.wait_for(call.read(), 5)
+            first = await asyncio.wait_for(read(call, pb.WatchResponse), 5)
             assert first.kind == pb.WATCH_RESPONSE_KIND_SNAPSHOT
         await asyncio.sleep(0.2)  # the server is now stuck writing the rest of the snapshot
         for ch in channels:
-            await ch.close()
+            await ch.close(None)
         await asyncio.sleep(0.2)
     for _ in range(100):
         if registry.catalog.watch_hub.watcher_count == 0:
@@ -51,8 +52,8 @@ async def test_never_reading_watchers_that_disconnect_leave_no_error_in_the_log(
     assert not errors, [r.getMessage() for r in errors]
 
 
-async def _read_to_the_end(call: grpc.aio.UnaryStreamCall) -> None:
-    while await call.read() is not grpc.aio.EOF:
+async def _read_to_the_end(call: StreamingCall) -> None:
+    while await read_or_end(call, pb.WatchResponse) is not None:
         pass
 
 
@@ -74,7 +75,7 @@ async def test_stalled_watchers_hold_about_their_snapshot_not_many_times_it(tmp_
                 await register(api, "orders", f"orders-{n}", metadata={"team": "checkout", "k": "v" * 40})
             snapshot, call = 0, pb_grpc.RegistryServiceStub(channel).Watch(pb.WatchRequest())
             while True:
-                response = await asyncio.wait_for(call.read(), 5)
+                response = await asyncio.wait_for(read(call, pb.WatchResponse), 5)
                 snapshot += response.ByteSize()
                 if not response.snapshot_continues:
                     break
@@ -91,7 +92,7 @@ async def test_stalled_watchers_hold_about_their_snapshot_not_many_times_it(tmp_
             held = (_rss_kib(server.proc.pid) - before) * 1024 / watchers
         finally:
             for ch in channels:
-                await ch.close()
+                await ch.close(None)
     assert held < 3 * snapshot, (
         f"{held / 1024:.0f} KiB held per watcher for a {snapshot / 1024:.0f} KiB snapshot"
     )
@@ -107,7 +108,7 @@ async def test_a_stalled_watcher_is_cut_by_bytes_before_its_count_limit(
     ):
         api = stub(channel)
         call = pb_grpc.RegistryServiceStub(stalled).Watch(pb.WatchRequest(service_names=["fat"]))
-        first = await asyncio.wait_for(call.read(), 5)
+        first = await asyncio.wait_for(read(call, pb.WatchResponse), 5)
         assert first.kind == pb.WATCH_RESPONSE_KIND_SNAPSHOT
         hub = registry.catalog.watch_hub
         metadata = {f"k{n}": "v" * 500 for n in range(20)}  # about 10 KiB per change

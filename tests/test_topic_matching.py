@@ -23,6 +23,7 @@ from registry.core.messages import Envelope, MessageType
 from registry.core.topic_trie import TopicTrie
 from tests.helpers.registry_api import register, stub
 from tests.helpers.relay_api import relay_stub
+from tests.helpers.streams import read
 
 EVIL_PATTERN = "evil." + ".".join(["#"] * 14) + ".zz"
 EVIL_TOPIC = "evil.a.b.c.d.e.f.g.h.i.j.k.l.m.n"
@@ -68,9 +69,12 @@ def test_the_trie_agrees_with_the_scope_matcher_on_random_patterns() -> None:
         assert not trie  # removal prunes every node it no longer needs
 
 
-async def _subscribe(channel: grpc.aio.Channel, *topics: str) -> grpc.aio.StreamStreamCall:
+Subscription = grpc.aio.UnaryStreamCall[pb.SubscribeRequest, pb.SubscribeResponse]
+
+
+async def _subscribe(channel: grpc.aio.Channel, *topics: str) -> Subscription:
     call = relay_stub(channel).Subscribe(pb.SubscribeRequest(filter=pb.EventFilter(topics=topics)))
-    first = await call.read()
+    first = await read(call, pb.SubscribeResponse)
     assert first.WhichOneof("kind") == "started"
     return call
 
@@ -94,18 +98,18 @@ async def test_fan_out_visits_the_matching_subscribers_not_all(
 ) -> None:
     calls = [await _subscribe(channel, f"team{n}.orders.*", f"team{n}.#.failed") for n in range(60)]
     everything = await _subscribe(channel)  # no pattern: every event
-    bus_trie = registry.events._live_topics
+    bus_trie = registry.events.topic_index
     bus_trie.steps = 0
     relay = relay_stub(channel)
     await relay.Publish(pb.PublishRequest(envelope=epb.Envelope(name="team7.orders.created")), timeout=5)
     # Root, `team7`, `team7.orders`, `team7.#` and the root's `#`: a handful, not 60 x 2 patterns.
     assert bus_trie.steps <= 12
-    got = await asyncio.wait_for(calls[7].read(), 5)
+    got = await asyncio.wait_for(read(calls[7], pb.SubscribeResponse), 5)
     assert got.event.name == "team7.orders.created"
-    got = await asyncio.wait_for(everything.read(), 5)
+    got = await asyncio.wait_for(read(everything, pb.SubscribeResponse), 5)
     assert got.event.name == "team7.orders.created"
     await relay.Publish(pb.PublishRequest(envelope=epb.Envelope(name="team8.x.y.failed")), timeout=5)
-    got = await asyncio.wait_for(calls[8].read(), 5)
+    got = await asyncio.wait_for(read(calls[8], pb.SubscribeResponse), 5)
     assert got.event.name == "team8.x.y.failed"
     for call in [*calls, everything]:
         call.cancel()

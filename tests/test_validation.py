@@ -11,8 +11,16 @@ from google.protobuf import duration_pb2
 
 from generated.registry.v1 import instance_pb2 as ipb
 from generated.registry.v1 import registry_service_pb2 as pb
-from registry.core.validation import LIMITS
-from tests.helpers.registry_api import Stub, bad_request_fields, endpoint, instance, register, stub
+from registry.core.limits import LIMITS
+from tests.helpers.registry_api import (
+    Stub,
+    bad_request_fields,
+    endpoint,
+    error_info,
+    instance,
+    register,
+    stub,
+)
 
 
 def _ms(milliseconds: int) -> duration_pb2.Duration:
@@ -229,3 +237,11 @@ async def test_huge_bad_value_is_still_a_clean_invalid_argument(channel: grpc.ai
     bad = instance(tags=["x" * 200_000 + " "])
     fields = await _refused(stub(channel).Register(pb.RegisterRequest(instance=bad)))
     assert fields == ["instance.tags[0]"]
+
+
+async def test_a_field_over_its_bound_names_the_bound_in_the_error_info(channel: grpc.aio.Channel) -> None:
+    """AIP-193: the value a client can act on travels in the ErrorInfo metadata, not only the text."""
+    bad = instance("orders", "orders-1", tags=[f"t{n}" for n in range(LIMITS.tags + 8)])
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await stub(channel).Register(pb.RegisterRequest(instance=bad))
+    assert dict(error_info(error.value).metadata) == {"field": "instance.tags", "limit": str(LIMITS.tags)}

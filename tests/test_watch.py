@@ -16,6 +16,7 @@ from registry.app import Registry
 from registry.core.model import HealthStatus
 from tests.conftest import StartRegistry
 from tests.helpers.registry_api import Stub, error_reason, register, stub
+from tests.helpers.streams import StreamingCall, read
 
 SNAPSHOT = pb.WATCH_RESPONSE_KIND_SNAPSHOT
 EVENTS = pb.WATCH_RESPONSE_KIND_EVENTS
@@ -23,15 +24,15 @@ PROGRESS = pb.WATCH_RESPONSE_KIND_PROGRESS
 QUIET_MS = 60_000  # a progress interval that never fires within a test
 
 
-def _watch(api: Stub, *services: str, after: int = 0, progress_ms: int = QUIET_MS) -> Any:
+def _watch(
+    api: Stub, *services: str, after: int = 0, progress_ms: int = QUIET_MS
+) -> grpc.aio.UnaryStreamCall[pb.WatchRequest, pb.WatchResponse]:
     request = pb.WatchRequest(service_names=services, after_revision=after, progress_interval_ms=progress_ms)
     return api.Watch(request)
 
 
-async def _read(call: Any) -> pb.WatchResponse:
-    response = await asyncio.wait_for(call.read(), 5)
-    assert response is not grpc.aio.EOF
-    return response  # type: ignore[no-any-return]
+async def _read(call: StreamingCall) -> pb.WatchResponse:
+    return await asyncio.wait_for(read(call, pb.WatchResponse), 5)
 
 
 async def _events(call: Any, count: int) -> list[pb.WatchEvent]:
@@ -113,7 +114,7 @@ async def test_fat_instances_are_chunked_by_size(channel: grpc.aio.Channel) -> N
         await register(api, "fat", f"i-{n:02d}", metadata=metadata)
     call = _watch(api)
 
-    chunks = []
+    chunks: list[pb.WatchResponse] = []
     while not chunks or chunks[-1].snapshot_continues:
         chunks.append(await _read(call))
 

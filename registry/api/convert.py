@@ -13,6 +13,7 @@ that carries instances: a response is then parsed from the concatenated bytes in
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Iterable, Mapping
 from typing import TypeVar, cast
 
@@ -58,8 +59,9 @@ def _member(table: Mapping[int, E], value: int, field: str, enum_name: str) -> E
 # ------------------------------------------------------------------- proto -> domain
 
 
-def _seconds(duration: duration_pb2.Duration) -> float:
-    return duration.seconds + duration.nanos / _NANOS
+def seconds(message: duration_pb2.Duration | timestamp_pb2.Timestamp) -> float:
+    """A Duration, or a Timestamp as Unix time, in seconds."""
+    return message.seconds + message.nanos / _NANOS
 
 
 def _heartbeat_policy(message: ipb.Instance) -> HeartbeatPolicy:
@@ -68,8 +70,8 @@ def _heartbeat_policy(message: ipb.Instance) -> HeartbeatPolicy:
         return _DEFAULT_POLICY
     policy = message.heartbeat_policy
     return HeartbeatPolicy(
-        interval=_seconds(policy.interval) if policy.HasField("interval") else _DEFAULT_POLICY.interval,
-        timeout=_seconds(policy.timeout) if policy.HasField("timeout") else _DEFAULT_POLICY.timeout,
+        interval=seconds(policy.interval) if policy.HasField("interval") else _DEFAULT_POLICY.interval,
+        timeout=seconds(policy.timeout) if policy.HasField("timeout") else _DEFAULT_POLICY.timeout,
         max_failures=policy.max_failures or _DEFAULT_POLICY.max_failures,
     )
 
@@ -139,6 +141,12 @@ def _varint(value: int) -> bytes:
 def timestamp_message(seconds: float) -> timestamp_pb2.Timestamp:
     nanos = round(seconds * _NANOS)
     return timestamp_pb2.Timestamp(seconds=nanos // _NANOS, nanos=nanos % _NANOS)
+
+
+def timestamp_now() -> timestamp_pb2.Timestamp:
+    """The current time to the nanosecond (no float rounding)."""
+    whole, nanos = divmod(time.time_ns(), _NANOS)
+    return timestamp_pb2.Timestamp(seconds=whole, nanos=nanos)
 
 
 def duration_message(seconds: float) -> duration_pb2.Duration:

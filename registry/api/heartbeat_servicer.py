@@ -17,17 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import time
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import grpc
-from google.protobuf import timestamp_pb2
 
 from generated.registry.v1 import heartbeat_service_pb2 as pb
 from generated.registry.v1 import heartbeat_service_pb2_grpc as pb_grpc
 from generated.registry.v1 import instance_pb2 as ipb
-from registry.api.convert import duration_message, policy_message, timestamp_message
+from registry.api.convert import duration_message, policy_message, seconds, timestamp_message, timestamp_now
 from registry.auth.identity import current_identity
 from registry.auth.policy import require_service
 from registry.core import paging, validation
@@ -49,7 +47,6 @@ from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
-_NANOS = 1_000_000_000
 _GOODBYES = {int(member): member for member in GoodbyeReason}
 _REREGISTER = Directive(DirectiveType.REREGISTER, "the instance is not registered; register again, then bind")
 
@@ -105,11 +102,10 @@ def _counts(counts: StatusCounts) -> pb.StatusCounts:
 
 
 def _ack(sequence: int, status: HealthStatus) -> pb.HeartbeatResponse:
-    seconds, nanos = divmod(time.time_ns(), _NANOS)
     return pb.HeartbeatResponse(
         ack=pb.BeatAck(
             sequence=sequence,
-            server_time=timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos),
+            server_time=timestamp_now(),
             status=_status(status),
         )
     )
@@ -170,7 +166,7 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
         )
 
     # The reader/writer style (a coroutine, not a generator) lets directives be written at any time.
-    async def Heartbeat(  # type: ignore[override]  # noqa: N802 - gRPC method name
+    async def Heartbeat(  # type: ignore[override]
         self, request_iterator: AsyncIterator[pb.HeartbeatRequest], context: Context
     ) -> None:
         with self._liveness.stream_slot(current_identity().service):
@@ -225,11 +221,11 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
             kind = request.WhichOneof("kind")
             if kind == "beat":
                 beat = request.beat
-                rtt = beat.last_rtt.ToNanoseconds() / 1e6 if beat.HasField("last_rtt") else None
+                rtt = seconds(beat.last_rtt) * 1000 if beat.HasField("last_rtt") else None
                 load = None
                 if beat.HasField("load"):
                     load = make_load(beat.load.in_flight, beat.load.cpu, beat.load.gauges)
-                sent = beat.send_time.ToNanoseconds() / 1e9 if beat.HasField("send_time") else None
+                sent = seconds(beat.send_time) if beat.HasField("send_time") else None
                 await stream.send(_ack(beat.sequence, binding.beat(beat.sequence, rtt, load, sent)))
             elif kind == "goodbye":
                 reason = _GOODBYES.get(request.goodbye.reason)
@@ -240,13 +236,13 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
             else:
                 raise InvalidArgument("bind", "the stream is already bound; send beats or a goodbye")
 
-    async def GetInstanceHealth(  # noqa: N802 - gRPC method name
+    async def GetInstanceHealth(
         self, request: pb.GetInstanceHealthRequest, context: Context
     ) -> pb.GetInstanceHealthResponse:
         key = validation.instance_key(request.service_name, request.instance_id)
         return pb.GetInstanceHealthResponse(health=_health(self._liveness.health(key)))
 
-    async def ListInstanceHealth(  # noqa: N802 - gRPC method name
+    async def ListInstanceHealth(
         self, request: pb.ListInstanceHealthRequest, context: Context
     ) -> pb.ListInstanceHealthResponse:
         size = validation.page_size(request.page_size)
@@ -261,7 +257,7 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
         token = "" if last is None else paging.encode(last, scope)
         return pb.ListInstanceHealthResponse(healths=[_health(h) for h in healths], next_page_token=token)
 
-    async def GetHealthSummary(  # noqa: N802 - gRPC method name
+    async def GetHealthSummary(
         self, request: pb.GetHealthSummaryRequest, context: Context
     ) -> pb.GetHealthSummaryResponse:
         summary = self._liveness.summary()
@@ -276,7 +272,7 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
             open_streams=summary.open_streams,
         )
 
-    async def DrainInstance(  # noqa: N802 - gRPC method name
+    async def DrainInstance(
         self, request: pb.DrainInstanceRequest, context: Context
     ) -> pb.DrainInstanceResponse:
         key = validation.instance_key(request.service_name, request.instance_id)

@@ -79,29 +79,23 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             ),
         )
 
-    async def Register(  # noqa: N802 - gRPC method name
-        self, request: pb.RegisterRequest, context: Context
-    ) -> pb.RegisterResponse:
+    async def Register(self, request: pb.RegisterRequest, context: Context) -> pb.RegisterResponse:
         if not request.HasField("instance"):
             raise InvalidArgument("instance", "required")
         require_service(current_identity(), request.instance.service_name)
         instance, created = await self._catalog.register(convert.registration(request.instance))
         return self._encoder.register_response(instance, created)
 
-    async def Deregister(  # noqa: N802 - gRPC method name
-        self, request: pb.DeregisterRequest, context: Context
-    ) -> pb.DeregisterResponse:
+    async def Deregister(self, request: pb.DeregisterRequest, context: Context) -> pb.DeregisterResponse:
         require_service(current_identity(), request.service_name)
         key = validation.instance_key(request.service_name, request.instance_id)
         return pb.DeregisterResponse(revision=await self._catalog.deregister(key))
 
-    async def GetInstance(  # noqa: N802 - gRPC method name
-        self, request: pb.GetInstanceRequest, context: Context
-    ) -> pb.GetInstanceResponse:
+    async def GetInstance(self, request: pb.GetInstanceRequest, context: Context) -> pb.GetInstanceResponse:
         key = validation.instance_key(request.service_name, request.instance_id)
         return self._encoder.get_response(self._catalog.get(key))
 
-    async def ListServices(  # noqa: N802 - gRPC method name
+    async def ListServices(
         self, request: pb.ListServicesRequest, context: Context
     ) -> pb.ListServicesResponse:
         page = self._catalog.list_services(request.page_size, request.page_token)
@@ -118,25 +112,23 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             revision=page.revision,
         )
 
-    async def ListInstances(  # noqa: N802 - gRPC method name
+    async def ListInstances(
         self, request: pb.ListInstancesRequest, context: Context
     ) -> pb.ListInstancesResponse:
         page = self._catalog.list_instances(request.service_name, request.page_size, request.page_token)
         return self._encoder.list_instances_response(page.items, page.next_page_token, page.revision)
 
-    async def Lookup(  # noqa: N802 - gRPC method name
-        self, request: pb.LookupRequest, context: Context
-    ) -> pb.LookupResponse:
+    async def Lookup(self, request: pb.LookupRequest, context: Context) -> pb.LookupResponse:
         instances, revision = self._catalog.lookup(convert.lookup_query(request))
         return self._encoder.lookup_response(instances, revision)
 
-    async def GetDependencyGraph(  # noqa: N802 - gRPC method name
+    async def GetDependencyGraph(
         self, request: pb.GetDependencyGraphRequest, context: Context
     ) -> pb.GetDependencyGraphResponse:
         graph = self._graph.get(graph_convert.graph_query(request))
         return pb.GetDependencyGraphResponse(graph=graph_convert.graph_message(graph))
 
-    async def Watch(  # type: ignore[override]  # noqa: N802 - gRPC method name
+    async def Watch(  # type: ignore[override]
         self, request: pb.WatchRequest, context: Context
     ) -> AsyncIterator[bytes]:
         """Serialized WatchResponses (see `binding`): each is encoded as soon as it is built and

@@ -10,18 +10,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from types import MappingProxyType
 
-from google.protobuf import timestamp_pb2
-
 from generated.registry.v1 import envelope_pb2 as epb
 from registry.api.convert import timestamp_message
 from registry.core import messages
 from registry.core.messages import Envelope, MessageType, Reply
-
-_NANOS = 1_000_000_000
-
-
-def seconds(timestamp: timestamp_pb2.Timestamp) -> float:
-    return timestamp.seconds + timestamp.nanos / _NANOS
 
 
 def envelope_from_proto(message: epb.Envelope, kind: MessageType, field: str = "envelope") -> Envelope:

@@ -17,13 +17,12 @@ import grpc
 
 from generated.registry.v1 import relay_service_pb2 as pb
 from generated.registry.v1 import relay_service_pb2_grpc as pb_grpc
-from registry.api.convert import timestamp_message
+from registry.api.convert import seconds, timestamp_message
 from registry.api.relay_convert import (
     EventMessages,
     envelope_from_proto,
     envelope_message,
     reply_message,
-    seconds,
 )
 from registry.auth.identity import LOCAL, Identity, current_identity
 from registry.auth.policy import require_publish, require_send, require_subscribe
@@ -99,7 +98,7 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
             add=functools.partial(pb_grpc.add_RelayServiceServicer_to_server, self),
         )
 
-    async def Send(self, request: pb.SendRequest, context: Context) -> pb.SendResponse:  # noqa: N802
+    async def Send(self, request: pb.SendRequest, context: Context) -> pb.SendResponse:
         if not request.HasField("envelope"):
             raise InvalidArgument("envelope", "required")
         kind = messages.message_type(request.envelope.type)
@@ -125,7 +124,7 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
             attempts=delivered.attempts,
         )
 
-    async def Publish(self, request: pb.PublishRequest, context: Context) -> pb.PublishResponse:  # noqa: N802
+    async def Publish(self, request: pb.PublishRequest, context: Context) -> pb.PublishResponse:
         if not request.HasField("envelope"):
             raise InvalidArgument("envelope", "required")
         if messages.message_type(request.envelope.type) not in (None, MessageType.EVENT):
@@ -142,7 +141,7 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
             create_time=timestamp_message(stored.create_time),
         )
 
-    async def Subscribe(  # noqa: N802
+    async def Subscribe(
         self, request: pb.SubscribeRequest, context: Context
     ) -> AsyncIterator[pb.SubscribeResponse]:
         identity = current_identity()
@@ -171,9 +170,7 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
         finally:
             subscription.close()
 
-    async def ListEvents(  # noqa: N802
-        self, request: pb.ListEventsRequest, context: Context
-    ) -> pb.ListEventsResponse:
+    async def ListEvents(self, request: pb.ListEventsRequest, context: Context) -> pb.ListEventsResponse:
         query = EventQuery(
             filter=_filter(request.filter, current_identity()),
             after_sequence=request.after_sequence,
@@ -188,7 +185,7 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
             head_sequence=page.head,
         )
 
-    async def GetDeliveryKeys(  # noqa: N802
+    async def GetDeliveryKeys(
         self, request: pb.GetDeliveryKeysRequest, context: Context
     ) -> pb.GetDeliveryKeysResponse:
         return pb.GetDeliveryKeysResponse(jwks=self._signer.jwks, issuer=self._signer.issuer)

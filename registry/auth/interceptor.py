@@ -69,7 +69,8 @@ def _methods_of(service: Any) -> list[str]:
     return [f"/{service.full_name}/{m.name}" for m in service.methods]
 
 
-def _bearer(metadata: Iterable[tuple[str, Any]]) -> str:
+def bearer_token(metadata: Iterable[tuple[str, Any]]) -> str:
+    """The bearer token of `authorization` metadata (gRPC) or header (the console's HTTP API)."""
     for key, value in metadata:
         if key == "authorization":
             scheme, _, token = str(value).partition(" ")
@@ -222,7 +223,7 @@ class AuthInterceptor(_Interceptor):
         if handler is None:  # unknown method: grpc answers UNIMPLEMENTED
             return handler
         try:
-            identity = self.verifier.verify(_bearer(handler_call_details.invocation_metadata))
+            identity = self.verifier.verify(bearer_token(handler_call_details.invocation_metadata))
         except Unauthenticated as error:
             self.refusals[error.reason] += 1
             return _denying(handler, error, "-", method)

@@ -67,6 +67,11 @@ class Verifier:
         self._cache: OrderedDict[str, Identity] = OrderedDict()
         self._cache_generation = (0, 0)
 
+    @property
+    def cached(self) -> int:
+        """Verified tokens remembered now."""
+        return len(self._cache)
+
     @classmethod
     def from_config(cls, config: Config, *, create_secret: bool) -> Verifier:
         return cls(

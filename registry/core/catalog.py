@@ -1,5 +1,8 @@
 """The catalog: every registered instance in memory, the revision counter, and the write paths.
 
+The in-memory index is `registry.core.catalog_index`, the paged reads `registry.core.catalog_paging`;
+this module owns what keeps memory, store, revisions and watchers in step.
+
 Memory is the read path (Lookup, List, Watch never touch the store); the store is the durable
 truth the catalog is rebuilt from at start. Three rules keep the two and the watchers in step:
 
@@ -26,24 +29,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from bisect import bisect_left, bisect_right, insort
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
-from itertools import islice
-from types import MappingProxyType
-from typing import Generic, TypeVar
 
-from registry.core import paging, validation
+from registry.core import catalog_paging, validation
+from registry.core.catalog_index import CatalogIndex
+from registry.core.catalog_paging import Page, ServiceSummary
 from registry.core.errors import (
     Reason,
     instance_not_found,
     limit_reached,
     shutting_down,
 )
-from registry.core.lookup import Indexed, LookupQuery, order, select
+from registry.core.lookup import LookupQuery, select
 from registry.core.model import (
-    SERVING_STATUSES,
     Change,
     ChangeType,
     HealthStatus,
@@ -58,66 +57,6 @@ log = logging.getLogger(__name__)
 
 REVISION_BLOCK = 100_000
 """Revisions reserved per write of the revision ceiling."""
-
-T = TypeVar("T")
-
-_EMPTY: Mapping[str, Instance] = MappingProxyType({})
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceSummary:
-    service_name: str
-    instance_count: int
-    serving_count: int
-    """Instances in SERVING_STATUSES, the ones lookups return by default."""
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_page_token: str
-    """Empty on the last page."""
-    revision: int
-
-
-class _Service:
-    """One service's instances and the indexes over them, kept up to date on every change."""
-
-    __slots__ = ("_ordered", "ids", "indexed", "instances", "serving")
-
-    def __init__(self) -> None:
-        self.instances: dict[str, Instance] = {}
-        self.indexed: dict[str, Indexed] = {}
-        self.ids: list[str] = []
-        """Instance ids, sorted: keyset pagination and ordered snapshots without sorting."""
-        self.serving = 0
-        self._ordered: list[Indexed] | None = None
-
-    def put(self, instance: Instance) -> None:
-        instance_id = instance.instance_id
-        previous = self.instances.get(instance_id)
-        if previous is None:
-            insort(self.ids, instance_id)
-        else:
-            self.serving -= previous.status in SERVING_STATUSES
-        if previous is not None and previous.registration is instance.registration:
-            self.indexed[instance_id].instance = instance  # status only: the order still holds
-        else:
-            self.indexed[instance_id] = Indexed(instance)
-            self._ordered = None
-        self.instances[instance_id] = instance
-        self.serving += instance.status in SERVING_STATUSES
-
-    def remove(self, instance_id: str) -> None:
-        del self.ids[bisect_left(self.ids, instance_id)]
-        del self.indexed[instance_id]
-        self.serving -= self.instances.pop(instance_id).status in SERVING_STATUSES
-        self._ordered = None
-
-    def ordered(self) -> list[Indexed]:
-        if self._ordered is None:
-            self._ordered = order(list(self.indexed.values()))
-        return self._ordered
 
 
 class Catalog:
@@ -149,9 +88,7 @@ class Catalog:
             max_watchers=max_watchers,
             max_watchers_per_caller=max_watchers_per_caller,
         )
-        self._services: dict[str, _Service] = {}
-        self._service_names: list[str] = []
-        self._count = 0
+        self._index = CatalogIndex()
         self._revision = 0
         self._durable_ceiling = 0
         self._lock = asyncio.Lock()
@@ -206,83 +143,39 @@ class Catalog:
         return self._revision
 
     def find(self, key: InstanceKey) -> Instance | None:
-        service = self._services.get(key[0])
-        return None if service is None else service.instances.get(key[1])
+        return self._index.find(key)
 
     def get(self, key: InstanceKey) -> Instance:
-        instance = self.find(key)
+        instance = self._index.find(key)
         if instance is None:
             raise instance_not_found(key)
         return instance
 
     def instances_of(self, service_name: str) -> Mapping[str, Instance]:
         """A read-only live view of one service's instances by id, O(1)."""
-        service = self._services.get(service_name)
-        return _EMPTY if service is None else MappingProxyType(service.instances)
+        return self._index.instances_of(service_name)
 
     def snapshot(self, service_names: frozenset[str] = frozenset()) -> list[Instance]:
         """Current instances of these services (all when empty), in (service, id) order."""
-        names = sorted(service_names) if service_names else self._service_names
-        found: list[Instance] = []
-        for name in names:
-            service = self._services.get(name)
-            if service is not None:
-                found.extend(service.instances[i] for i in service.ids)
-        return found
+        return self._index.snapshot(service_names)
 
     def status_counts(self) -> dict[str, dict[HealthStatus, int]]:
         """Instances per service and status (read by the metrics at scrape time, O(instances))."""
-        counts: dict[str, dict[HealthStatus, int]] = {}
-        for name, service in list(self._services.items()):
-            per_status = counts[name] = {}
-            for instance in list(service.instances.values()):
-                per_status[instance.status] = per_status.get(instance.status, 0) + 1
-        return counts
+        return self._index.status_counts()
 
     def lookup(self, query: LookupQuery) -> tuple[list[Instance], int]:
         """Matching instances of one service (see `registry.core.lookup`) and the revision."""
         validation.lookup_query(query)
-        service = self._services.get(query.service_name)
+        service = self._index.services.get(query.service_name)
         # select() even for an unknown service: a malformed constraint is refused either way.
         return select(query, service.ordered() if service is not None else ()), self._revision
 
     def list_services(self, page_size: int, page_token: str) -> Page[ServiceSummary]:
-        size = validation.page_size(page_size)
-        after = paging.decode(page_token, "services", 1)
-        names = self._service_names
-        first = bisect_right(names, after[0]) if after else 0
-        chosen = names[first : first + size]
-        services = self._services
-        items = [ServiceSummary(n, len(services[n].instances), services[n].serving) for n in chosen]
-        more = first + size < len(names)
-        token = paging.encode((chosen[-1],), "services") if more else ""
-        return Page(items, token, self._revision)
+        return catalog_paging.list_services(self._index, page_size, page_token, self._revision)
 
     def list_instances(self, service_name: str, page_size: int, page_token: str) -> Page[Instance]:
         """Instances of one service (or all when `service_name` is empty) by (service, id)."""
-        size = validation.page_size(page_size)
-        if service_name:
-            validation.service_name(service_name, "service_name")
-        scope = f"instances:{service_name}"
-        after = paging.decode(page_token, scope, 2)
-        items = list(islice(self._instances_after(service_name, after), size + 1))
-        token = ""
-        if len(items) > size:
-            del items[size:]
-            token = paging.encode(items[-1].key, scope)
-        return Page(items, token, self._revision)
-
-    def _instances_after(self, service_name: str, after: tuple[str, ...] | None) -> Iterator[Instance]:
-        if service_name:
-            names = [service_name] if service_name in self._services else []
-        else:
-            names = self._service_names
-        for index in range(bisect_left(names, after[0]) if after else 0, len(names)):
-            service = self._services[names[index]]
-            ids = service.ids
-            first = bisect_right(ids, after[1]) if after and names[index] == after[0] else 0
-            for position in range(first, len(ids)):
-                yield service.instances[ids[position]]
+        return catalog_paging.list_instances(self._index, service_name, page_size, page_token, self._revision)
 
     @property
     def watch_hub(self) -> WatchHub:
@@ -400,22 +293,14 @@ class Catalog:
                 log.exception("catalog listener failed", extra={"listener": repr(listener)})
 
     def _put(self, instance: Instance) -> None:
-        name = instance.service_name
-        service = self._services.get(name)
-        if service is None:
-            service = self._services[name] = _Service()
-            insort(self._service_names, name)
-        count = len(service.instances)
-        service.put(instance)
-        self._count += len(service.instances) - count
+        self._index.put(instance)
 
     def _remove(self, key: InstanceKey) -> None:
-        service = self._services[key[0]]
-        service.remove(key[1])
-        self._count -= 1
-        if not service.instances:
-            del self._services[key[0]]
-            del self._service_names[bisect_left(self._service_names, key[0])]
+        self._index.remove(key)
+
+    @property
+    def _count(self) -> int:
+        return self._index.count
 
     def _queue_state(self, instance: Instance) -> None:
         self._pending[instance.key] = instance

@@ -21,7 +21,7 @@ class Reason(enum.StrEnum):
     """Every ErrorInfo reason the registry answers with. docs/api.md (and docs/security.md for the
     token reasons) list each one; tests/test_api_contract.py checks both ways.
 
-    Compatibility: before 0.2 RegistryService answered an unknown instance with reason
+    Compatibility: earlier builds of RegistryService answered an unknown instance with reason
     `NOT_FOUND` while HeartbeatService said `INSTANCE_NOT_FOUND`; both now say
     `INSTANCE_NOT_FOUND` (the status code, NOT_FOUND, is unchanged).
     """
@@ -44,6 +44,7 @@ class Reason(enum.StrEnum):
     TOO_MANY_SUBSCRIBERS = "TOO_MANY_SUBSCRIBERS"
     SUBSCRIBER_TOO_SLOW = "SUBSCRIBER_TOO_SLOW"
     PUBLISH_BACKLOG_FULL = "PUBLISH_BACKLOG_FULL"
+    TOO_MANY_CONSOLE_STREAMS = "TOO_MANY_CONSOLE_STREAMS"
     # UNAVAILABLE
     SHUTTING_DOWN = "SHUTTING_DOWN"
     NO_HEALTHY_INSTANCE = "NO_HEALTHY_INSTANCE"
@@ -85,8 +86,10 @@ class InvalidArgument(RegistryError):
     """A request field is malformed or out of bounds. `field` is its path, e.g.
     `instance.endpoints[0].port`."""
 
-    def __init__(self, field: str, description: str) -> None:
-        super().__init__(f"{field}: {description}", reason=Reason.INVALID_ARGUMENT, metadata={"field": field})
+    def __init__(self, field: str, description: str, *, limit: int | None = None) -> None:
+        """`limit`: the bound the field broke (a count, length or size), when there is one."""
+        metadata = {"field": field} if limit is None else {"field": field, "limit": str(limit)}
+        super().__init__(f"{field}: {description}", reason=Reason.INVALID_ARGUMENT, metadata=metadata)
         self.field = field
         self.description = description
 

@@ -72,14 +72,16 @@ def build(
 ) -> EventFilter:
     """A checked EventFilter from request fields; InvalidArgument names the offending field."""
     if len(topics) > LIMITS.filter_topics:
-        raise InvalidArgument(f"{field_path}.topics", f"at most {LIMITS.filter_topics} patterns")
+        raise InvalidArgument(
+            f"{field_path}.topics", f"at most {LIMITS.filter_topics} patterns", limit=LIMITS.filter_topics
+        )
     for index, pattern in enumerate(topics):
         messages.topic_pattern(pattern, f"{field_path}.topics[{index}]")
     messages.tenant_id(tenant_id, f"{field_path}.tenant_id")
     for name, services in (("source_services", source_services), ("target_services", target_services)):
         most = LIMITS.filter_services
         if len(services) > most:
-            raise InvalidArgument(f"{field_path}.{name}", f"at most {most} services")
+            raise InvalidArgument(f"{field_path}.{name}", f"at most {most} services", limit=most)
         for index, service in enumerate(services):
             validation.service_name(service, f"{field_path}.{name}[{index}]")
     return EventFilter(

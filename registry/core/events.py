@@ -223,6 +223,11 @@ class EventBus:
     # ----------------------------------------------------------------- reads
 
     @property
+    def topic_index(self) -> TopicTrie[Subscription]:
+        """The live subscribers under their topic patterns; its `steps` counts fan-out work."""
+        return self._live_topics
+
+    @property
     def head(self) -> int:
         """Sequence of the newest durable event (0 when none ever was)."""
         return self._head

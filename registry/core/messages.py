@@ -144,15 +144,21 @@ def _check(envelope: Envelope, max_payload_bytes: int, path: str) -> None:
         validation.service_name(envelope.target_service, f"{path}.target_service")
     if len(envelope.payload) > max_payload_bytes:
         raise InvalidArgument(
-            f"{path}.payload", f"{len(envelope.payload)} bytes; at most {max_payload_bytes} bytes"
+            f"{path}.payload",
+            f"{len(envelope.payload)} bytes; at most {max_payload_bytes} bytes",
+            limit=max_payload_bytes,
         )
     if len(envelope.content_type) > LIMITS.content_type_length:
-        raise InvalidArgument(f"{path}.content_type", f"at most {LIMITS.content_type_length} characters")
+        raise InvalidArgument(
+            f"{path}.content_type",
+            f"at most {LIMITS.content_type_length} characters",
+            limit=LIMITS.content_type_length,
+        )
     headers(envelope.headers, f"{path}.headers")
     tenant_id(envelope.tenant_id, f"{path}.tenant_id")
     most = LIMITS.idempotency_key_length
     if len(envelope.idempotency_key) > most:
-        raise InvalidArgument(f"{path}.idempotency_key", f"at most {most} characters")
+        raise InvalidArgument(f"{path}.idempotency_key", f"at most {most} characters", limit=most)
 
 
 def topic_name(name: str, field_path: str) -> None:
@@ -190,7 +196,7 @@ def topic_pattern(pattern: str, field_path: str) -> None:
 
 def headers(values: Mapping[str, str], field_path: str) -> None:
     if len(values) > LIMITS.headers:
-        raise InvalidArgument(field_path, f"at most {LIMITS.headers} entries")
+        raise InvalidArgument(field_path, f"at most {LIMITS.headers} entries", limit=LIMITS.headers)
     total = 0
     for key, value in values.items():
         if _HEADER_KEY.fullmatch(key) is None:
@@ -198,14 +204,24 @@ def headers(values: Mapping[str, str], field_path: str) -> None:
                 field_path, f"keys must be 1-{LIMITS.header_key_length} characters of a-z 0-9 _ . -"
             )
         if len(value) > LIMITS.header_value_length:
-            raise InvalidArgument(f"{field_path}[{key}]", f"at most {LIMITS.header_value_length} characters")
+            raise InvalidArgument(
+                f"{field_path}[{key}]",
+                f"at most {LIMITS.header_value_length} characters",
+                limit=LIMITS.header_value_length,
+            )
         total += len(key) + len(value.encode())
     if total > LIMITS.headers_total_bytes:
-        raise InvalidArgument(field_path, f"{total} bytes in all; at most {LIMITS.headers_total_bytes}")
+        raise InvalidArgument(
+            field_path,
+            f"{total} bytes in all; at most {LIMITS.headers_total_bytes}",
+            limit=LIMITS.headers_total_bytes,
+        )
 
 
 def tenant_id(value: str, field_path: str) -> None:
     if _TENANT.fullmatch(value) is None:
         raise InvalidArgument(
-            field_path, f"at most {LIMITS.tenant_id_length} characters of A-Z a-z 0-9 _ . : -"
+            field_path,
+            f"at most {LIMITS.tenant_id_length} characters of A-Z a-z 0-9 _ . : -",
+            limit=LIMITS.tenant_id_length,
         )

@@ -52,6 +52,11 @@ class DeadlineScheduler(Generic[K]):
     def __len__(self) -> int:
         return len(self._current)
 
+    @property
+    def heap_entries(self) -> int:
+        """Entries in the heap, stale ones included (they are compacted away in bulk)."""
+        return len(self._heap)
+
     def deadline(self, key: K) -> float | None:
         entry = self._current.get(key)
         return None if entry is None else entry[0]

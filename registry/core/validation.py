@@ -87,7 +87,7 @@ def _host(host: str, field: str) -> None:
     if not host:
         raise InvalidArgument(field, "required")
     if len(host) > LIMITS.host_length:
-        raise InvalidArgument(field, f"at most {LIMITS.host_length} characters")
+        raise InvalidArgument(field, f"at most {LIMITS.host_length} characters", limit=LIMITS.host_length)
     literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     if _HOST_NAME.fullmatch(host) is not None:
         return
@@ -109,7 +109,7 @@ def _endpoints(endpoints: Sequence[Endpoint], field: str) -> tuple[Endpoint, ...
     if not endpoints:
         raise InvalidArgument(field, "at least one endpoint is required")
     if len(endpoints) > LIMITS.endpoints:
-        raise InvalidArgument(field, f"at most {LIMITS.endpoints} endpoints")
+        raise InvalidArgument(field, f"at most {LIMITS.endpoints} endpoints", limit=LIMITS.endpoints)
     seen: set[str] = set()
     normalised = []
     for index, endpoint in enumerate(endpoints):
@@ -138,7 +138,7 @@ def _endpoints(endpoints: Sequence[Endpoint], field: str) -> tuple[Endpoint, ...
 def _tag_list(tags: Sequence[str], field: str, most: int) -> tuple[str, ...]:
     """Checked tags with duplicates dropped, order kept."""
     if len(tags) > most:
-        raise InvalidArgument(field, f"at most {most} tags")
+        raise InvalidArgument(field, f"at most {most} tags", limit=most)
     for index, tag in enumerate(tags):
         if _TAG.fullmatch(tag) is None:
             raise InvalidArgument(
@@ -150,7 +150,7 @@ def _tag_list(tags: Sequence[str], field: str, most: int) -> tuple[str, ...]:
 
 def _metadata(metadata: Mapping[str, str], field: str, most: int) -> None:
     if len(metadata) > most:
-        raise InvalidArgument(field, f"at most {most} entries")
+        raise InvalidArgument(field, f"at most {most} entries", limit=most)
     total = 0
     for key, value in metadata.items():
         if METADATA_KEY.fullmatch(key) is None:
@@ -161,23 +161,31 @@ def _metadata(metadata: Mapping[str, str], field: str, most: int) -> None:
         size = len(value.encode())
         if size > LIMITS.metadata_value_bytes:
             raise InvalidArgument(
-                f"{field}[{_shown(key)}]", f"value is {size} bytes; at most {LIMITS.metadata_value_bytes}"
+                f"{field}[{_shown(key)}]",
+                f"value is {size} bytes; at most {LIMITS.metadata_value_bytes}",
+                limit=LIMITS.metadata_value_bytes,
             )
         total += len(key) + size
     if total > LIMITS.metadata_total_bytes:
-        raise InvalidArgument(field, f"{total} bytes in all; at most {LIMITS.metadata_total_bytes}")
+        raise InvalidArgument(
+            field,
+            f"{total} bytes in all; at most {LIMITS.metadata_total_bytes}",
+            limit=LIMITS.metadata_total_bytes,
+        )
 
 
 def _zone(zone: str, field: str) -> None:
     if _ZONE.fullmatch(zone) is None:
         raise InvalidArgument(
-            field, f"{_shown(zone)} must be at most {LIMITS.zone_length} characters of a-z, 0-9, '-'"
+            field,
+            f"{_shown(zone)} must be at most {LIMITS.zone_length} characters of a-z, 0-9, '-'",
+            limit=LIMITS.zone_length,
         )
 
 
 def _dependencies(dependencies: Sequence[Dependency], field: str) -> None:
     if len(dependencies) > LIMITS.dependencies:
-        raise InvalidArgument(field, f"at most {LIMITS.dependencies} dependencies")
+        raise InvalidArgument(field, f"at most {LIMITS.dependencies} dependencies", limit=LIMITS.dependencies)
     seen: set[str] = set()
     for index, dependency in enumerate(dependencies):
         path = f"{field}[{index}].service_name"
@@ -189,7 +197,9 @@ def _dependencies(dependencies: Sequence[Dependency], field: str) -> None:
             constraint_path = f"{field}[{index}].version_constraint"
             if len(dependency.version_constraint) > LIMITS.version_constraint_length:
                 raise InvalidArgument(
-                    constraint_path, f"at most {LIMITS.version_constraint_length} characters"
+                    constraint_path,
+                    f"at most {LIMITS.version_constraint_length} characters",
+                    limit=LIMITS.version_constraint_length,
                 )
             parse_constraint(dependency.version_constraint, constraint_path)
 
@@ -215,7 +225,9 @@ def registration(reg: Registration, field: str = "instance") -> Registration:
     endpoints = _endpoints(reg.endpoints, f"{field}.endpoints")
     if reg.version:
         if len(reg.version) > LIMITS.version_length:
-            raise InvalidArgument(f"{field}.version", f"at most {LIMITS.version_length} characters")
+            raise InvalidArgument(
+                f"{field}.version", f"at most {LIMITS.version_length} characters", limit=LIMITS.version_length
+            )
         parse_version(reg.version, f"{field}.version")
     tags = _tag_list(reg.tags, f"{field}.tags", LIMITS.tags)
     _metadata(reg.metadata, f"{field}.metadata", LIMITS.metadata_entries)
@@ -245,7 +257,11 @@ def lookup_query(query: LookupQuery) -> None:
     if query.metadata:
         _metadata(query.metadata, "metadata", LIMITS.lookup_metadata)
     if query.version_constraint and len(query.version_constraint) > LIMITS.version_constraint_length:
-        raise InvalidArgument("version_constraint", f"at most {LIMITS.version_constraint_length} characters")
+        raise InvalidArgument(
+            "version_constraint",
+            f"at most {LIMITS.version_constraint_length} characters",
+            limit=LIMITS.version_constraint_length,
+        )
     if query.preferred_zone:
         _zone(query.preferred_zone, "preferred_zone")
     if not 0 <= query.limit <= LIMITS.lookup_limit:
@@ -255,7 +271,7 @@ def lookup_query(query: LookupQuery) -> None:
 def gauges(values: Mapping[str, float], field: str) -> None:
     """Custom load gauges of a heartbeat: keyed like metadata, finite values."""
     if len(values) > LIMITS.load_gauges:
-        raise InvalidArgument(field, f"at most {LIMITS.load_gauges} gauges")
+        raise InvalidArgument(field, f"at most {LIMITS.load_gauges} gauges", limit=LIMITS.load_gauges)
     for key, value in values.items():
         if METADATA_KEY.fullmatch(key) is None:
             raise InvalidArgument(
@@ -267,7 +283,9 @@ def gauges(values: Mapping[str, float], field: str) -> None:
 
 def drain_reason(reason: str, field: str = "reason") -> None:
     if len(reason) > LIMITS.drain_reason_length:
-        raise InvalidArgument(field, f"at most {LIMITS.drain_reason_length} characters")
+        raise InvalidArgument(
+            field, f"at most {LIMITS.drain_reason_length} characters", limit=LIMITS.drain_reason_length
+        )
 
 
 def page_size(size: int, field: str = "page_size") -> int:
@@ -279,7 +297,7 @@ def page_size(size: int, field: str = "page_size") -> int:
 
 def watched_services(names: Sequence[str], field: str = "service_names") -> frozenset[str]:
     if len(names) > LIMITS.watch_services:
-        raise InvalidArgument(field, f"at most {LIMITS.watch_services} services")
+        raise InvalidArgument(field, f"at most {LIMITS.watch_services} services", limit=LIMITS.watch_services)
     for index, name in enumerate(names):
         service_name(name, f"{field}[{index}]")
     return frozenset(names)

@@ -116,7 +116,14 @@ class Watcher:
         """Unsubscribe. Idempotent."""
         self._hub.remove(self)
 
-    def _offer(self, change: Change, size: int, limit: int, byte_limit: int) -> bool:
+    # -- called by the hub ------------------------------------------------------------------------
+
+    @property
+    def backlog(self) -> int:
+        """Changes queued and not yet handed out."""
+        return len(self._queue)
+
+    def offer(self, change: Change, size: int, limit: int, byte_limit: int) -> bool:
         """Queue `change` (`size` approximate bytes); False (and nothing queued) when the queue is
         full by count or by bytes. One change larger than the byte limit still fits an empty queue."""
         if len(self._queue) >= limit or (self._queue and self._queued_bytes + size > byte_limit):
@@ -126,7 +133,8 @@ class Watcher:
         self._ready.set()
         return True
 
-    def _end(self, error: RegistryError) -> None:
+    def end(self, error: RegistryError) -> None:
+        """End the watch: `batches` raises `error` next."""
         self._queue.clear()
         self._queued_bytes = 0
         self._error = error
@@ -225,7 +233,7 @@ class WatchHub:
         fell_behind = []
         for group in (watchers, self._all_services):
             for watcher in group or ():
-                if not watcher._offer(change, size, self._buffer, self._buffer_bytes):
+                if not watcher.offer(change, size, self._buffer, self._buffer_bytes):
                     fell_behind.append(watcher)
         for watcher in fell_behind:
             self._cut(watcher)
@@ -233,13 +241,13 @@ class WatchHub:
     def backlogs(self) -> list[int]:
         """Changes queued for each open watcher (its lag behind the catalog), for metrics."""
         watchers = set(self._all_services).union(*self._by_service.values())
-        return [len(w._queue) for w in watchers]
+        return [w.backlog for w in watchers]
 
     def _cut(self, watcher: Watcher) -> None:
         self.cut += 1
         at = watcher.revision
         self.remove(watcher)
-        watcher._end(
+        watcher.end(
             ResourceExhausted(
                 f"watcher fell behind at revision {at} (its queue limit of {self._buffer} changes or "
                 f"{self._buffer_bytes} bytes); resume with after_revision={at}",
@@ -270,4 +278,4 @@ class WatchHub:
         watchers = {w for group in self._by_service.values() for w in group} | self._all_services
         for watcher in watchers:
             self.remove(watcher)
-            watcher._end(error)
+            watcher.end(error)

@@ -17,7 +17,7 @@ from grpc_health.v1._async import HealthServicer as _AsyncHealthServicer
 class HealthServicer(_AsyncHealthServicer):  # type: ignore[misc]
     """Check, Watch and List over one table of statuses (set with `await set(name, status)`)."""
 
-    async def List(  # noqa: N802 (the gRPC method name)
+    async def List(
         self, request: health_pb2.HealthListRequest, context: Any
     ) -> health_pb2.HealthListResponse:
         statuses = {

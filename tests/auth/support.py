@@ -33,7 +33,9 @@ SECRET = "auth-tests-shared-secret-0123456789abcdef"
 Metadata = tuple[tuple[str, str], ...]
 
 
-def claims(service: str = "orders", scope: str = "discover", ttl: float = 60, **extra: Any) -> dict[str, Any]:
+def claims(
+    service: str = "orders", scope: str | None = "discover", ttl: float = 60, **extra: Any
+) -> dict[str, Any]:
     """A payload the registry accepts; `extra` overrides or adds claims, None drops one."""
     now = int(time.time())
     payload: dict[str, Any] = {
@@ -51,7 +53,7 @@ def sign(payload: dict[str, Any], key: Any = SECRET, algorithm: str = "HS256", k
     return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": kid} if kid else None)
 
 
-def token(service: str = "orders", scope: str = "discover", **extra: Any) -> str:
+def token(service: str = "orders", scope: str | None = "discover", **extra: Any) -> str:
     """A valid HS256 token for `jwt_registry`."""
     return sign(claims(service, scope, **extra))
 

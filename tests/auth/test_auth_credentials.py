@@ -184,7 +184,7 @@ async def test_a_service_key_speaks_for_its_service_within_its_scopes(
             ),
             "TOKEN_SIGNATURE_INVALID",
         ),
-        "subject list": (orders.token(**{"sub": ["orders", "billing"]}), "TOKEN_INVALID"),
+        "subject list": (orders.token(sub=["orders", "billing"]), "TOKEN_INVALID"),
     }
     for name, (token, reason) in forgeries.items():
         with pytest.raises(grpc.aio.AioRpcError) as caught:

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import grpc
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from jwt.algorithms import OKPAlgorithm
 
 from generated.registry.v1 import registry_service_pb2 as pb
+from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from registry.auth import signing
 from registry.auth.interceptor import build_interceptor
 from registry.auth.keys import SECRET_FILE_NAME, create_secret_file
@@ -80,7 +82,7 @@ def test_registry_serve_prints_how_to_mint_and_the_minted_token_works(tmp_path: 
             "5m",
         ).stdout.strip()
         with grpc.insecure_channel(server.address) as channel:
-            api = stub(channel)
+            api = pb_grpc.RegistryServiceStub(channel)
             assert (
                 api.ListServices(pb.ListServicesRequest(), metadata=bearer(minted), timeout=5).revision >= 0
             )
@@ -183,6 +185,7 @@ def test_unusable_jwks_refuses_to_start(tmp_path: Path, document: str, message: 
 
 def test_private_keys_in_a_jwks_are_refused(tmp_path: Path) -> None:
     key = signing.generate_private_key("EdDSA")
+    assert isinstance(key, ed25519.Ed25519PrivateKey)
     private = {**OKPAlgorithm.to_jwk(key, as_dict=True), "kid": "leaked"}
     (tmp_path / "jwks.json").write_text(json.dumps({"keys": [private]}))
     config = config_for_tests({"auth_mode": "jwt", "jwks_file": str(tmp_path / "jwks.json")})

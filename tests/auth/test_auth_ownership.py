@@ -15,6 +15,7 @@ from generated.registry.v1 import registry_service_pb2 as pb
 from tests.auth.support import Metadata, bearer, jwt_registry, refused, token
 from tests.conftest import StartRegistry
 from tests.helpers.registry_api import instance, stub
+from tests.helpers.streams import read
 
 PERMISSION_DENIED = grpc.StatusCode.PERMISSION_DENIED
 
@@ -92,11 +93,9 @@ async def _bind(
     )
     try:
         async with asyncio.timeout(5):
-            response = await call.read()
+            return await read(call, hb.HeartbeatResponse)
     finally:
         call.cancel()
-    assert response is not grpc.aio.EOF
-    return response
 
 
 async def test_service_a_cannot_heartbeat_an_instance_of_service_b(channel: grpc.aio.Channel) -> None:

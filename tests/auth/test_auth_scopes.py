@@ -137,7 +137,7 @@ def test_the_verification_cache_is_bounded() -> None:
         for i in range(LIMITS.verified_tokens_cached + 5)
     ]
     identities = [verifier.verify(t) for t in tokens]
-    assert len(verifier._cache) == LIMITS.verified_tokens_cached  # the oldest five were dropped
+    assert verifier.cached == LIMITS.verified_tokens_cached  # the oldest five were dropped
     assert verifier.verify(tokens[-1]) is identities[-1]  # a hit returns the cached identity
     assert verifier.verify(tokens[0]) is not identities[0]  # an evicted one is verified afresh
     assert verifier.verify(tokens[0]).service == "svc-0"

@@ -17,6 +17,7 @@ from generated.registry.v1 import registry_service_pb2 as pb
 from tests.auth.support import bearer, jwt_registry, refused, token
 from tests.conftest import StartRegistry
 from tests.helpers.registry_api import instance, stub
+from tests.helpers.streams import read
 
 UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED
 SNAPSHOT = pb.WATCH_RESPONSE_KIND_SNAPSHOT
@@ -45,9 +46,9 @@ async def register(channel: grpc.aio.Channel, service: str, instance_id: str) ->
 async def test_watch_ends_with_unauthenticated_when_its_token_expires(channel: grpc.aio.Channel) -> None:
     value, exp = short_lived("orders", "discover")
     watch = stub(channel).Watch(pb.WatchRequest(service_names=["billing"]), metadata=bearer(value))
-    assert (await watch.read()).kind == SNAPSHOT
+    assert (await read(watch, pb.WatchResponse)).kind == SNAPSHOT
     revision = await register(channel, "billing", "billing-1")
-    live = await watch.read()
+    live = await read(watch, pb.WatchResponse)
     assert (live.kind, live.revision) == (EVENTS, revision)  # served normally until expiry
 
     error = await refused(watch.read(), UNAUTHENTICATED, "TOKEN_EXPIRED")
@@ -63,7 +64,7 @@ async def test_watch_ends_with_unauthenticated_when_its_token_expires(channel: g
     fresh = token("orders", scope="discover")
     request = pb.WatchRequest(service_names=["billing"], after_revision=live.revision)
     resumed = stub(channel).Watch(request, metadata=bearer(fresh))
-    replay = await resumed.read()
+    replay = await read(resumed, pb.WatchResponse)
     resumed.cancel()
     assert (replay.kind, [e.instance.instance_id for e in replay.events]) == (EVENTS, ["billing-2"])
     assert replay.revision == missed
@@ -83,11 +84,11 @@ class BeatStream:
     async def bind(self, instance_id: str, *, take_over: bool = False) -> None:
         bind = hb.HeartbeatBind(service_name="orders", instance_id=instance_id, take_over=take_over)
         self._requests.put_nowait(hb.HeartbeatRequest(bind=bind))
-        assert (await self.call.read()).WhichOneof("kind") == "bound"
+        assert (await read(self.call, hb.HeartbeatResponse)).WhichOneof("kind") == "bound"
 
     async def beat(self, sequence: int) -> None:
         self._requests.put_nowait(hb.HeartbeatRequest(beat=hb.Beat(sequence=sequence)))
-        assert (await self.call.read()).WhichOneof("kind") == "ack"
+        assert (await read(self.call, hb.HeartbeatResponse)).WhichOneof("kind") == "ack"
 
 
 async def test_heartbeat_ends_with_unauthenticated_when_its_token_expires(channel: grpc.aio.Channel) -> None:
@@ -123,7 +124,9 @@ async def test_streams_without_a_token_are_refused_with_the_right_cardinality(
     """Watch is server-streaming and Heartbeat bidirectional: each gets a refusal of its own shape."""
     watch = stub(channel).Watch(pb.WatchRequest())
     await refused(watch.read(), UNAUTHENTICATED, "TOKEN_MISSING")
-    heartbeat = hb_grpc.HeartbeatServiceStub(channel).Heartbeat()
+    # grpc.aio allows a bidi call without a request iterator (the caller writes instead); grpc-stubs
+    # does not know that.
+    heartbeat = hb_grpc.HeartbeatServiceStub(channel).Heartbeat()  # type: ignore[call-arg]
     await refused(heartbeat.read(), UNAUTHENTICATED, "TOKEN_MISSING")
     watch_denied = stub(channel).Watch(pb.WatchRequest(), metadata=bearer(token(scope="")))
     await refused(watch_denied.read(), grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED")

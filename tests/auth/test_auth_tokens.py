@@ -181,7 +181,8 @@ async def test_leeway_tolerates_small_clock_skew(start_registry: StartRegistry) 
 async def test_not_yet_valid_token_is_unauthenticated(
     api: Stub, claim: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    early = token(**{claim: int(time.time()) + 60})
+    early_claim: dict[str, Any] = {claim: int(time.time()) + 60}
+    early = token(**early_claim)
     error = await refused(list_services(api, early), UNAUTHENTICATED, "TOKEN_NOT_YET_VALID")
     assert_clean(error, early, caplog)
 
@@ -216,7 +217,8 @@ async def test_issuer_allow_list(start_registry: StartRegistry, caplog: pytest.L
 async def test_missing_required_claim_is_unauthenticated(
     api: Stub, claim: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    partial = token(**{claim: None})
+    dropped: dict[str, Any] = {claim: None}
+    partial = token(**dropped)
     error = await refused(list_services(api, partial), UNAUTHENTICATED, "TOKEN_CLAIM_MISSING")
     assert f"`{claim}` claim is required" in (error.details() or "")
     assert_clean(error, partial, caplog)
@@ -239,7 +241,7 @@ async def test_times_must_be_json_numbers(api: Stub, claim: str, kind: str) -> N
     if kind == "bool" and claim == "exp":
         pytest.skip("a boolean exp is 0 or 1: refused as expired already")
     valid = int(time.time()) + (3600 if claim == "exp" else -60)  # a time PyJWT would accept
-    value = {
+    value: object = {
         "string": str(valid),
         "infinity": float("inf") if claim == "exp" else float("-inf"),
         "infinity-string": "Infinity",
@@ -247,7 +249,9 @@ async def test_times_must_be_json_numbers(api: Stub, claim: str, kind: str) -> N
         "bool": True,  # 1: long past, fine for nbf and iat
         "list": [valid],
     }[kind]
-    odd = token(**{claim: value})
+    payload = claims()
+    payload[claim] = value
+    odd = sign(payload)
     await refused(list_services(api, odd), UNAUTHENTICATED, "TOKEN_INVALID")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -12,7 +12,13 @@ from registry.app import Registry
 
 Connect = Callable[..., Coroutine[Any, Any, RegistryClient]]
 
-FAST_BEATS: dict[str, float] = {"heartbeat_interval": 0.05, "heartbeat_timeout": 0.5}
+
+class FastBeats(TypedDict):
+    heartbeat_interval: float
+    heartbeat_timeout: float
+
+
+FAST_BEATS: FastBeats = {"heartbeat_interval": 0.05, "heartbeat_timeout": 0.5}
 """A heartbeat policy fast enough that tests see status changes in tens of milliseconds."""
 
 

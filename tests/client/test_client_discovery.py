@@ -33,12 +33,7 @@ from registry.core.errors import InvalidArgument
 from tests.client.conftest import FAST_BEATS, Connect, client_config
 from tests.conftest import StartRegistry
 from tests.helpers.registry_api import instance, register, stub
-
-
-async def until(condition: object, seconds: float = 5.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
+from tests.helpers.waiting import until
 
 
 def ids(instances: list[Instance]) -> list[str]:

@@ -28,7 +28,7 @@ def test_demo_runs_the_whole_flow_with_one_trace_per_lead(jaeger: Jaeger) -> Non
     )
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
-    lead_traces = []
+    lead_traces: list[str] = []
     for lead in ("1", "2"):
         lines = [line for line in out.splitlines() if f" lead={lead} " in line]
         traces = {re.search(r"trace=([0-9a-f]{32})", line).group(1) for line in lines}  # type: ignore[union-attr]

@@ -287,3 +287,14 @@ async def test_event_handlers_receive_matching_events(connect: Connect) -> None:
             await asyncio.sleep(0.01)
     await asyncio.sleep(0.05)
     assert got == [("lead", "crm.lead.created"), ("any", "crm.lead.created"), ("any", "crm.deal.won")]
+
+
+async def test_a_misspelt_keyword_is_refused_as_python_refuses_any(connect: Connect) -> None:
+    """The shared keyword sets (`**options`) still refuse a keyword they do not declare."""
+    client = await connect("crm")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'tenant'"):
+        await client.send("ai-agents", "analyze", tenant="acme")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'priorty'"):
+        await client.publish("crm.lead", priorty=2)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'tag'"):
+        await client.register("127.0.0.1:9000", tag=["x"])  # type: ignore[call-arg]

@@ -19,6 +19,7 @@ from registry.app import Registry
 from tests.client.conftest import FAST_BEATS, Connect, client_config
 from tests.conftest import StartRegistry
 from tests.helpers.registry_api import instance, stub
+from tests.helpers.waiting import until
 
 
 async def statuses_seen(client: RegistryClient, service: str, instance_id: str) -> list[HealthStatus | None]:
@@ -36,12 +37,6 @@ async def statuses_seen(client: RegistryClient, service: str, instance_id: str) 
     view.add_listener(record)
     record(view)
     return seen
-
-
-async def until(condition: object, seconds: float = 5.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
 
 
 async def test_register_beats_healthy_and_stop_drains_then_deregisters(connect: Connect) -> None:
@@ -77,7 +72,7 @@ async def test_reregisters_by_itself_after_being_deregistered(
     got = await stub(channel).GetInstance(
         pb.GetInstanceRequest(service_name="orders", instance_id="orders-1")
     )
-    assert got.instance.status == HealthStatus.HEALTHY
+    assert got.instance.status == HealthStatus.HEALTHY.value
     kinds = [e.kind for e in registration.events]
     assert EventKind.DIRECTIVE in kinds  # the registry said REREGISTER; the SDK did it
 

@@ -131,8 +131,8 @@ async def test_500_clients_spread_their_reconnects(server: Restartable) -> None:
         await all_healthy(list(registrations), 30)
         back_at = time.monotonic()
 
-        first_retry = []  # per client: from its stream failing to its first new attempt
-        attempts = []  # every attempt of every client after the kill, in seconds since the kill
+        first_retry: list[float] = []  # per client: from its stream failing to its first new attempt
+        attempts: list[float] = []  # every attempt of every client after the kill, in seconds since the kill
         for r in registrations:
             events = [e for e in r.events if e.at >= killed_at]
             failed = next(e.at for e in events if e.kind is EventKind.FAILED)

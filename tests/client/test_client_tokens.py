@@ -19,6 +19,7 @@ from client.tokens import MintedTokens, StaticToken
 from registry.app import Registry
 from tests.client.conftest import FAST_BEATS, client_config
 from tests.conftest import StartRegistry
+from tests.helpers.waiting import until
 
 SECRET = "s3cret-s3cret-s3cret-s3cret-s3cret!"
 
@@ -26,12 +27,6 @@ SECRET = "s3cret-s3cret-s3cret-s3cret-s3cret!"
 @pytest.fixture
 async def secured(start_registry: StartRegistry) -> Registry:
     return await start_registry(auth_mode="jwt", jwt_secret=SECRET, jwt_leeway_seconds=0)
-
-
-async def until(condition: object, seconds: float) -> None:
-    async with asyncio.timeout(seconds):
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
 
 
 def test_minted_tokens_carry_the_claims_and_are_replaced_before_expiry() -> None:

@@ -41,6 +41,7 @@ from registry.config import config_for_tests
 from tests.helpers.inbox import Inbox, fetch_delivery_keys, start_inbox
 from tests.helpers.registry_api import error_info
 from tests.helpers.relay_api import COMMAND, QUERY, relay_stub, send_request
+from tests.helpers.streams import read
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -103,7 +104,7 @@ async def drive_traffic(channel: grpc.aio.Channel) -> None:
     subscription = relay.Subscribe(
         pb.SubscribeRequest(filter=pb.EventFilter(topics=["order.#"])), metadata=as_source("web")
     )
-    started = await subscription.read()
+    started = await read(subscription, pb.SubscribeResponse)
     assert started.HasField("started")
     for _ in range(4):
         await relay.Send(send_request("orders", "echo", COMMAND), metadata=as_source("web"), timeout=5)
@@ -116,7 +117,7 @@ async def drive_traffic(channel: grpc.aio.Channel) -> None:
         await relay.Send(failing, metadata=as_source("payments"), timeout=5)
     event = epb.Envelope(type=epb.MESSAGE_TYPE_EVENT, name="order.created")
     await relay.Publish(pb.PublishRequest(envelope=event), metadata=as_source("orders"), timeout=5)
-    delivered = await asyncio.wait_for(subscription.read(), 5)
+    delivered = await asyncio.wait_for(read(subscription, pb.SubscribeResponse), 5)
     assert delivered.event.name == "order.created"
     subscription.cancel()
 

@@ -25,6 +25,7 @@ from tests.conftest import StartRegistry
 from tests.helpers.heartbeats import BeatStream
 from tests.helpers.registry_api import stub as registry_stub
 from tests.helpers.relay_api import COMMAND, Targets, relay_stub, send_request, targets_for
+from tests.helpers.streams import read
 
 Samples = list[tuple[str, dict[str, str], float]]
 
@@ -99,7 +100,9 @@ async def test_scrape_reports_the_workload(metered: Registry, targets: Targets) 
             event = epb.Envelope(type=epb.MESSAGE_TYPE_EVENT, name="order.created")
             await relay.Publish(pb.PublishRequest(envelope=event), metadata=billing, timeout=5)
         for _ in range(2):
-            assert (await asyncio.wait_for(subscription.read(), 5)).event.name == "order.created"
+            assert (
+                await asyncio.wait_for(read(subscription, pb.SubscribeResponse), 5)
+            ).event.name == "order.created"
 
         samples = await asyncio.to_thread(scrape, metered.metrics_export.port)  # type: ignore[union-attr]
         if os.environ.get("SHOW_SCRAPE"):
@@ -184,7 +187,9 @@ class MetricsSink(metrics_service_pb2_grpc.MetricsServiceServicer):
         for resource in request.resource_metrics:
             for scope in resource.scope_metrics:
                 for metric in scope.metrics:
-                    data = getattr(metric, metric.WhichOneof("data"))
+                    kind = metric.WhichOneof("data")
+                    assert kind is not None
+                    data = getattr(metric, kind)
                     self.points.setdefault(metric.name, []).extend(data.data_points)
         return metrics_service_pb2.ExportMetricsServiceResponse()
 
@@ -192,7 +197,8 @@ class MetricsSink(metrics_service_pb2_grpc.MetricsServiceServicer):
 async def test_the_same_metrics_are_pushed_over_otlp(start_registry: StartRegistry) -> None:
     sink = MetricsSink()
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(sink, server)
+    # opentelemetry-proto ships its generated gRPC code without type annotations.
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(sink, server)  # type: ignore[no-untyped-call]
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:

@@ -14,6 +14,7 @@ from generated.registry.v1 import heartbeat_service_pb2_grpc as hb_grpc
 from generated.registry.v1 import instance_pb2 as ipb
 from generated.registry.v1 import registry_service_pb2 as pb
 from tests.helpers.registry_api import Stub
+from tests.helpers.streams import EOF, read, read_or_end
 
 STEP = 5.0
 """Seconds any single expected response or event may take before a test fails."""
@@ -38,7 +39,7 @@ def policy(interval: float, timeout: float, max_failures: int = 3) -> ipb.Heartb
     )
 
 
-def health_stub(channel: grpc.aio.Channel) -> hb_grpc.HeartbeatServiceStub:
+def health_stub(channel: grpc.aio.Channel) -> hb_grpc.HeartbeatServiceAsyncStub:
     return hb_grpc.HeartbeatServiceStub(channel)
 
 
@@ -70,9 +71,7 @@ class BeatStream:
 
     async def read(self) -> hb.HeartbeatResponse:
         async with asyncio.timeout(STEP):
-            response = await self.call.read()
-        assert response is not grpc.aio.EOF, "the stream ended"
-        return response
+            return await read(self.call, hb.HeartbeatResponse)
 
     async def bind(
         self, instance_id: str, service: str = "orders", *, take_over: bool = False
@@ -120,7 +119,7 @@ class BeatStream:
         """Read until the stream fails; the error."""
         try:
             async with asyncio.timeout(STEP):
-                while await self.call.read() is not grpc.aio.EOF:
+                while await self.call.read() is not EOF:
                     pass
         except grpc.aio.AioRpcError as error:
             return error
@@ -145,15 +144,14 @@ class Watch:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> Watch:
-        first = await self._call.read()
-        assert first is not grpc.aio.EOF
+        first = await read(self._call, pb.WatchResponse)
         assert first.kind == pb.WATCH_RESPONSE_KIND_SNAPSHOT
         assert not first.snapshot_continues
         self._task = asyncio.create_task(self._collect())
         return self
 
     async def _collect(self) -> None:
-        while (response := await self._call.read()) is not grpc.aio.EOF:
+        while (response := await read_or_end(self._call, pb.WatchResponse)) is not None:
             for event in response.events:
                 self.seen.append(event)
                 self._events.put_nowait((time.monotonic(), event))

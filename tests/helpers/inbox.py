@@ -66,7 +66,7 @@ class Inbox(inbox_service_pb2_grpc.InboxServiceServicer):
             raise ValueError("token names another envelope")
         return claims
 
-    async def Deliver(  # noqa: N802
+    async def Deliver(
         self, request: inbox_service_pb2.DeliverRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> inbox_service_pb2.DeliverResponse:
         metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}

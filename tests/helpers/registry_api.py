@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
+from google.rpc import error_details_pb2, status_pb2
 
 from generated.registry.v1 import instance_pb2 as ipb
 from generated.registry.v1 import registry_service_pb2 as pb
 from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
 
-Stub = pb_grpc.RegistryServiceStub  # on an aio channel its methods are awaitable
+Stub: TypeAlias = "pb_grpc.RegistryServiceAsyncStub"
+"""What RegistryServiceStub is on an aio channel (a name the type stubs know, not the module)."""
 
 
 def stub(channel: grpc.aio.Channel) -> Stub:
@@ -41,9 +41,8 @@ async def register(
 def bad_request_fields(error: grpc.aio.AioRpcError) -> list[str]:
     """The field paths of the google.rpc.BadRequest detail of a failed call; the ErrorInfo
     detail must name the same (first) field in its metadata."""
-    status = rpc_status.from_call(error)
-    assert status is not None, "no rich status in the trailers"
-    fields = []
+    status = rich_status(error)
+    fields: list[str] = []
     for detail in status.details:
         if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
             bad_request = error_details_pb2.BadRequest()
@@ -54,10 +53,19 @@ def bad_request_fields(error: grpc.aio.AioRpcError) -> list[str]:
     return fields
 
 
+def rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status:
+    """The google.rpc.Status a failed call carries in its `grpc-status-details-bin` trailer."""
+    # grpc-stubs types the trailers of an aio error as the sync API's tuple; they are a Metadata.
+    trailers = cast(grpc.aio.Metadata, error.trailing_metadata())
+    for key, value in trailers:
+        if key == "grpc-status-details-bin" and isinstance(value, bytes):
+            return status_pb2.Status.FromString(value)
+    raise AssertionError("no rich status in the trailers")
+
+
 def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
     """The google.rpc.ErrorInfo detail of a failed call."""
-    status = rpc_status.from_call(error)
-    assert status is not None, "no rich status in the trailers"
+    status = rich_status(error)
     for detail in status.details:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
@@ -68,4 +76,5 @@ def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
 
 def error_reason(error: grpc.aio.AioRpcError) -> str:
     """google.rpc.ErrorInfo.reason of a failed call."""
-    return error_info(error).reason
+    reason: str = error_info(error).reason
+    return reason

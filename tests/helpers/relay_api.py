@@ -22,7 +22,7 @@ QUERY = epb.MESSAGE_TYPE_QUERY
 COMMAND = epb.MESSAGE_TYPE_COMMAND
 
 
-def relay_stub(channel: grpc.aio.Channel) -> pb_grpc.RelayServiceStub:
+def relay_stub(channel: grpc.aio.Channel) -> pb_grpc.RelayServiceAsyncStub:
     return pb_grpc.RelayServiceStub(channel)
 
 

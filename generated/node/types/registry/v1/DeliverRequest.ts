@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/inbox_service.proto
+// Original file: protos/registry/v1/inbox_service.proto
 
 import type { Envelope as _registry_v1_Envelope, Envelope__Output as _registry_v1_Envelope__Output } from '../../registry/v1/Envelope';
 

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/inbox_service.proto
+// Original file: protos/registry/v1/inbox_service.proto
 
 import type { Reply as _registry_v1_Reply, Reply__Output as _registry_v1_Reply__Output } from '../../registry/v1/Reply';
 

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/instance.proto
+// Original file: protos/registry/v1/instance.proto
 
 import type { DependencyKind as _registry_v1_DependencyKind, DependencyKind__Output as _registry_v1_DependencyKind__Output } from '../../registry/v1/DependencyKind';
 

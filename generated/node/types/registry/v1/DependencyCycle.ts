@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/dependency_graph.proto
+// Original file: protos/registry/v1/dependency_graph.proto
 
 import type { ServicePair as _registry_v1_ServicePair, ServicePair__Output as _registry_v1_ServicePair__Output } from '../../registry/v1/ServicePair';
 

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/dependency_graph.proto
+// Original file: protos/registry/v1/dependency_graph.proto
 
 import type { DeclaredDependency as _registry_v1_DeclaredDependency, DeclaredDependency__Output as _registry_v1_DeclaredDependency__Output } from '../../registry/v1/DeclaredDependency';
 import type { ObservedTraffic as _registry_v1_ObservedTraffic, ObservedTraffic__Output as _registry_v1_ObservedTraffic__Output } from '../../registry/v1/ObservedTraffic';

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/dependency_graph.proto
+// Original file: protos/registry/v1/dependency_graph.proto
 
 import type { GraphService as _registry_v1_GraphService, GraphService__Output as _registry_v1_GraphService__Output } from '../../registry/v1/GraphService';
 import type { DependencyEdge as _registry_v1_DependencyEdge, DependencyEdge__Output as _registry_v1_DependencyEdge__Output } from '../../registry/v1/DependencyEdge';

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/heartbeat_service.proto
+// Original file: protos/registry/v1/heartbeat_service.proto
 
 import type { DirectiveType as _registry_v1_DirectiveType, DirectiveType__Output as _registry_v1_DirectiveType__Output } from '../../registry/v1/DirectiveType';
 import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../google/protobuf/Duration';

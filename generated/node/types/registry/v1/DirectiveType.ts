@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/heartbeat_service.proto
+// Original file: protos/registry/v1/heartbeat_service.proto
 
 export const DirectiveType = {
   DIRECTIVE_TYPE_UNSPECIFIED: 'DIRECTIVE_TYPE_UNSPECIFIED',

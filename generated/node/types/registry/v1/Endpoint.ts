@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/instance.proto
+// Original file: protos/registry/v1/instance.proto
 
 import type { EndpointProtocol as _registry_v1_EndpointProtocol, EndpointProtocol__Output as _registry_v1_EndpointProtocol__Output } from '../../registry/v1/EndpointProtocol';
 

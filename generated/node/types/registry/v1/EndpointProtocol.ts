@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/instance.proto
+// Original file: protos/registry/v1/instance.proto
 
 export const EndpointProtocol = {
   ENDPOINT_PROTOCOL_UNSPECIFIED: 'ENDPOINT_PROTOCOL_UNSPECIFIED',

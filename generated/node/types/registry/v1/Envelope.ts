@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/envelope.proto
+// Original file: protos/registry/v1/envelope.proto
 
 import type { MessageType as _registry_v1_MessageType, MessageType__Output as _registry_v1_MessageType__Output } from '../../registry/v1/MessageType';
 import type { Priority as _registry_v1_Priority, Priority__Output as _registry_v1_Priority__Output } from '../../registry/v1/Priority';

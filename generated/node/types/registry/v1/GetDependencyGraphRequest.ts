@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/registry_service.proto
+// Original file: protos/registry/v1/registry_service.proto
 
 import type { GraphWindow as _registry_v1_GraphWindow, GraphWindow__Output as _registry_v1_GraphWindow__Output } from '../../registry/v1/GraphWindow';
 import type { GraphEdgeKind as _registry_v1_GraphEdgeKind, GraphEdgeKind__Output as _registry_v1_GraphEdgeKind__Output } from '../../registry/v1/GraphEdgeKind';

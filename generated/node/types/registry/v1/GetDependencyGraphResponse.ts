@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/registry_service.proto
+// Original file: protos/registry/v1/registry_service.proto
 
 import type { DependencyGraph as _registry_v1_DependencyGraph, DependencyGraph__Output as _registry_v1_DependencyGraph__Output } from '../../registry/v1/DependencyGraph';
 

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/heartbeat_service.proto
+// Original file: protos/registry/v1/heartbeat_service.proto
 
 export const GoodbyeReason = {
   GOODBYE_REASON_UNSPECIFIED: 'GOODBYE_REASON_UNSPECIFIED',

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/instance.proto
+// Original file: protos/registry/v1/instance.proto
 
 export const HealthStatus = {
   HEALTH_STATUS_UNSPECIFIED: 'HEALTH_STATUS_UNSPECIFIED',

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/heartbeat_service.proto
+// Original file: protos/registry/v1/heartbeat_service.proto
 
 import type { HeartbeatPolicy as _registry_v1_HeartbeatPolicy, HeartbeatPolicy__Output as _registry_v1_HeartbeatPolicy__Output } from '../../registry/v1/HeartbeatPolicy';
 import type { HealthStatus as _registry_v1_HealthStatus, HealthStatus__Output as _registry_v1_HealthStatus__Output } from '../../registry/v1/HealthStatus';

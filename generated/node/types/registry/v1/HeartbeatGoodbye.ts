@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/heartbeat_service.proto
+// Original file: protos/registry/v1/heartbeat_service.proto
 
 import type { GoodbyeReason as _registry_v1_GoodbyeReason, GoodbyeReason__Output as _registry_v1_GoodbyeReason__Output } from '../../registry/v1/GoodbyeReason';
 

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/instance.proto
+// Original file: protos/registry/v1/instance.proto
 
 import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../google/protobuf/Duration';
 

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/heartbeat_service.proto
+// Original file: protos/registry/v1/heartbeat_service.proto
 
 import type { HeartbeatBind as _registry_v1_HeartbeatBind, HeartbeatBind__Output as _registry_v1_HeartbeatBind__Output } from '../../registry/v1/HeartbeatBind';
 import type { Beat as _registry_v1_Beat, Beat__Output as _registry_v1_Beat__Output } from '../../registry/v1/Beat';

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/heartbeat_service.proto
+// Original file: protos/registry/v1/heartbeat_service.proto
 
 import type { HeartbeatBound as _registry_v1_HeartbeatBound, HeartbeatBound__Output as _registry_v1_HeartbeatBound__Output } from '../../registry/v1/HeartbeatBound';
 import type { BeatAck as _registry_v1_BeatAck, BeatAck__Output as _registry_v1_BeatAck__Output } from '../../registry/v1/BeatAck';

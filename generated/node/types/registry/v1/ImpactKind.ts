@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/dependency_graph.proto
+// Original file: protos/registry/v1/dependency_graph.proto
 
 export const ImpactKind = {
   IMPACT_KIND_UNSPECIFIED: 'IMPACT_KIND_UNSPECIFIED',

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/dependency_graph.proto
+// Original file: protos/registry/v1/dependency_graph.proto
 
 import type { ImpactKind as _registry_v1_ImpactKind, ImpactKind__Output as _registry_v1_ImpactKind__Output } from '../../registry/v1/ImpactKind';
 

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/inbox_service.proto
+// Original file: protos/registry/v1/inbox_service.proto
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/instance.proto
+// Original file: protos/registry/v1/instance.proto
 
 import type { Endpoint as _registry_v1_Endpoint, Endpoint__Output as _registry_v1_Endpoint__Output } from '../../registry/v1/Endpoint';
 import type { Dependency as _registry_v1_Dependency, Dependency__Output as _registry_v1_Dependency__Output } from '../../registry/v1/Dependency';

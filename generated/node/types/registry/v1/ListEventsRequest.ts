@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/relay_service.proto
+// Original file: protos/registry/v1/relay_service.proto
 
 import type { EventFilter as _registry_v1_EventFilter, EventFilter__Output as _registry_v1_EventFilter__Output } from '../../registry/v1/EventFilter';
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from '../../google/protobuf/Timestamp';

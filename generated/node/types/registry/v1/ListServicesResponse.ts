@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/registry_service.proto
+// Original file: protos/registry/v1/registry_service.proto
 
 import type { ServiceSummary as _registry_v1_ServiceSummary, ServiceSummary__Output as _registry_v1_ServiceSummary__Output } from '../../registry/v1/ServiceSummary';
 import type { Long } from '@grpc/proto-loader';

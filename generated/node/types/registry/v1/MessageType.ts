@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/envelope.proto
+// Original file: protos/registry/v1/envelope.proto
 
 export const MessageType = {
   MESSAGE_TYPE_UNSPECIFIED: 'MESSAGE_TYPE_UNSPECIFIED',

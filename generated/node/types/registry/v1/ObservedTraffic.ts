@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/dependency_graph.proto
+// Original file: protos/registry/v1/dependency_graph.proto
 
 import type { MessageType as _registry_v1_MessageType, MessageType__Output as _registry_v1_MessageType__Output } from '../../registry/v1/MessageType';
 import type { StatusCount as _registry_v1_StatusCount, StatusCount__Output as _registry_v1_StatusCount__Output } from '../../registry/v1/StatusCount';

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/dependency_graph.proto
+// Original file: protos/registry/v1/dependency_graph.proto
 
 import type { Long } from '@grpc/proto-loader';
 

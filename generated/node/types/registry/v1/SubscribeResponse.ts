@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/relay_service.proto
+// Original file: protos/registry/v1/relay_service.proto
 
 import type { SubscriptionStarted as _registry_v1_SubscriptionStarted, SubscriptionStarted__Output as _registry_v1_SubscriptionStarted__Output } from '../../registry/v1/SubscriptionStarted';
 import type { Envelope as _registry_v1_Envelope, Envelope__Output as _registry_v1_Envelope__Output } from '../../registry/v1/Envelope';

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/registry_service.proto
+// Original file: protos/registry/v1/registry_service.proto
 
 export const WatchEventType = {
   WATCH_EVENT_TYPE_UNSPECIFIED: 'WATCH_EVENT_TYPE_UNSPECIFIED',

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/registry_service.proto
+// Original file: protos/registry/v1/registry_service.proto
 
 import type { Long } from '@grpc/proto-loader';
 

@@ -1,4 +1,4 @@
-// Original file: /work/wt/interop/protos/registry/v1/registry_service.proto
+// Original file: protos/registry/v1/registry_service.proto
 
 import type { WatchResponseKind as _registry_v1_WatchResponseKind, WatchResponseKind__Output as _registry_v1_WatchResponseKind__Output } from '../../registry/v1/WatchResponseKind';
 import type { WatchEvent as _registry_v1_WatchEvent, WatchEvent__Output as _registry_v1_WatchEvent__Output } from '../../registry/v1/WatchEvent';

@@ -1,0 +1,45 @@
+"""What a Registration counts and remembers about its heartbeat connection.
+
+Kept apart from the reconnect loop (client/registration.py) and the stream itself
+(client/heartbeat_stream.py), which both write here; users read it as `registration.stats` and
+`registration.events`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+MAX_EVENTS = 256
+"""Connection events kept per registration (oldest dropped first)."""
+
+
+class EventKind(enum.Enum):
+    ATTEMPT = "attempt"
+    """A heartbeat stream is being opened."""
+    BOUND = "bound"
+    FAILED = "failed"
+    ROTATED = "rotated"
+    """The stream was replaced before its token expired."""
+    REGISTERED = "registered"
+    DIRECTIVE = "directive"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEvent:
+    """Something that happened to the heartbeat connection; `at` is `time.monotonic()`."""
+
+    at: float
+    kind: EventKind
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class RegistrationStats:
+    attempts: int = 0
+    binds: int = 0
+    registrations: int = 0
+    rotations: int = 0
+    failures: int = 0
+    beats: int = 0
+    acks: int = 0
