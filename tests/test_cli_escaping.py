@@ -14,6 +14,7 @@ import pytest
 
 from registry.cli import common
 from tests.conftest import StartRegistry
+from tests.helpers.cli import run_cli
 from tests.helpers.registry_api import bad_request_fields, endpoint, register, stub
 
 HOSTILE_ZONES = {
@@ -56,22 +57,6 @@ def _in_json(text: str) -> str:
     return json.dumps(text)[1:-1]
 
 
-async def _cli(address: str, *args: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "registry.cli.main",
-        *args,
-        "--address",
-        address,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    return out.decode()
-
-
 async def test_ls_and_lookup_escape_a_hostile_host_stored_before_validation(
     start_registry: StartRegistry,
 ) -> None:
@@ -85,7 +70,7 @@ async def test_ls_and_lookup_escape_a_hostile_host_stored_before_validation(
         db.execute("UPDATE instances SET endpoints = replace(endpoints, '10.9.9.9', ?)", (_in_json(hostile),))
     registry = await start_registry()
     for args in (["ls", "--instances"], ["lookup", "orders"]):
-        out = await _cli(registry.address, *args)
+        out = await run_cli(args[0], registry.address, *args[1:])
         assert "PWNED" in out, out
         assert "\x1b" not in out
         assert "\u202e" not in out

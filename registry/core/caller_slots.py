@@ -15,11 +15,12 @@ from registry.core.errors import Reason, limit_reached
 class CallerSlots:
     """Counts of held slots, in total and by caller. Not thread-safe: the event loop owns it."""
 
-    def __init__(self, what: str, reason: Reason, *, total: int, per_caller: int) -> None:
+    def __init__(self, what: str, reason: Reason, *, total: int, per_caller: int | None = None) -> None:
+        """`per_caller` None: no share below the total."""
         self._what = what
         self._reason = reason
         self.total = total
-        self.per_caller = min(per_caller, total)
+        self.per_caller = total if per_caller is None else min(per_caller, total)
         self._held = 0
         self._held_by: dict[str, int] = {}
 

@@ -164,7 +164,7 @@ class EventBus:
             "subscriptions",
             Reason.TOO_MANY_SUBSCRIBERS,
             total=max_subscribers,
-            per_caller=max_subscribers if max_subscribers_per_caller is None else max_subscribers_per_caller,
+            per_caller=max_subscribers_per_caller,
         )
         self._clock = clock
         self._head = 0

@@ -160,7 +160,7 @@ class WatchHub:
             "watchers",
             Reason.TOO_MANY_WATCHERS,
             total=max_watchers,
-            per_caller=max_watchers if max_watchers_per_caller is None else max_watchers_per_caller,
+            per_caller=max_watchers_per_caller,
         )
         self._by_service: dict[str, set[Watcher]] = {}
         self._all_services: set[Watcher] = set()
