@@ -20,8 +20,12 @@ from tests.helpers.registry_api import error_info
 from tests.helpers.relay_api import relay_stub
 from tests.helpers.streams import StreamingCall, read
 
-GREEDY = bearer(token("greedy", "discover subscribe:#"))
-OTHER = bearer(token("other", "discover subscribe:#"))
+
+def _caller(name: str) -> Metadata:
+    """Made when used: tokens live 60 s, and a long suite imports this module much earlier."""
+    return bearer(token(name, "discover subscribe:#"))
+
+
 SLOW_READER = [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 64 * 1024)]
 
 
@@ -66,18 +70,19 @@ async def _open(kind: str, channel: grpc.aio.Channel, metadata: Metadata) -> Str
 async def test_one_caller_cannot_take_every_slot(
     channel_to: grpc.aio.Channel, kind: str, reason: str
 ) -> None:
-    mine = [await _open(kind, channel_to, GREEDY) for _ in range(3)]
+    greedy, other = _caller("greedy"), _caller("other")
+    mine = [await _open(kind, channel_to, greedy) for _ in range(3)]
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await _open(kind, channel_to, GREEDY)
+        await _open(kind, channel_to, greedy)
     assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     info = error_info(refused.value)
     assert (info.reason, info.metadata["limit"]) == (reason, "3")
     assert "'greedy'" in (refused.value.details() or "")
-    theirs = [await _open(kind, channel_to, OTHER) for _ in range(3)]  # the rest is others' to take
+    theirs = [await _open(kind, channel_to, other) for _ in range(3)]  # the rest is others' to take
     mine.pop().cancel()  # a slot given back is the caller's to use again
     for _ in range(100):
         try:
-            mine.append(await _open(kind, channel_to, GREEDY))
+            mine.append(await _open(kind, channel_to, greedy))
             break
         except grpc.aio.AioRpcError:
             await asyncio.sleep(0.02)  # until the cancellation reaches the registry
