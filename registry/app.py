@@ -23,9 +23,11 @@ from registry.api.relay_servicer import TRACED_METHODS, RelayServicer
 from registry.auth.delivery_tokens import DeliverySigner
 from registry.auth.interceptor import AuthInterceptor, build_interceptor
 from registry.clock import SystemClock
+from registry.cluster import ClusterParts
 from registry.config import Config
 from registry.core import paging
 from registry.core.catalog import Catalog
+from registry.core.cluster_liveness import ClusterLiveness
 from registry.core.events import EventBus
 from registry.core.graph import DependencyGraph
 from registry.core.graph_traffic import Traffic
@@ -33,6 +35,8 @@ from registry.core.lifecycle import LifecycleAnnouncer
 from registry.core.liveness import Liveness, LivenessSettings
 from registry.core.ports import Store
 from registry.core.relay import Relay
+from registry.core.replicated_catalog import ReplicatedCatalog
+from registry.core.replicated_events import ReplicatedEventBus
 from registry.metrics import MetricsExport, RegistryMetrics, RpcTimer, TimedStore
 from registry.server import build_server
 from registry.store.sqlite import SqliteStore
@@ -65,49 +69,69 @@ class Registry:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.metrics_export = _metrics_export(config)  # None when metrics are off
-        store = SqliteStore(config.db_path)
-        if self.metrics_export is not None:
-            self.store: Store = TimedStore(store, self.metrics_export.store_write.record)
+        catalog_settings: dict[str, Any] = {
+            "history_limit": config.watch_history,
+            "watcher_buffer": config.watch_buffer,
+            "max_watchers": config.max_watchers,
+            "max_watchers_per_caller": config.max_watchers_per_caller,
+            "watcher_buffer_bytes": config.watch_buffer_bytes,
+            "max_instances": config.max_instances,
+            "persist_interval": config.persist_interval,
+        }
+        self.cluster: ClusterParts | None = None
+        self.catalog: Catalog
+        if config.store == "etcd":
+            self.cluster = ClusterParts(config)
+            ownership = self.cluster.ownership
+            self.catalog = ReplicatedCatalog(
+                self.cluster.store, **catalog_settings, fenced=lambda: ownership.fenced
+            )
         else:
-            self.store = store
-        self.catalog = Catalog(
-            self.store,
-            history_limit=config.watch_history,
-            watcher_buffer=config.watch_buffer,
-            max_watchers=config.max_watchers,
-            max_watchers_per_caller=config.max_watchers_per_caller,
-            watcher_buffer_bytes=config.watch_buffer_bytes,
-            max_instances=config.max_instances,
-            persist_interval=config.persist_interval,
+            store = SqliteStore(config.db_path)
+            if self.metrics_export is not None:
+                self.store: Store = TimedStore(store, self.metrics_export.store_write.record)
+            else:
+                self.store = store
+            self.catalog = Catalog(self.store, **catalog_settings)
+        liveness_settings = LivenessSettings(
+            reap_seconds=config.reap_seconds,
+            startup_grace_seconds=config.startup_grace_seconds,
+            self_preservation_threshold=config.self_preservation_threshold,
+            self_preservation_window_seconds=config.self_preservation_window_seconds,
+            max_streams=config.max_heartbeat_streams,
+            max_streams_per_caller=config.max_heartbeat_streams_per_caller,
+            bind_timeout=config.heartbeat_bind_timeout,
+            stream_break_debounce=config.stream_break_debounce_ms / 1000,
         )
-        self.liveness = Liveness(
-            self.catalog,
-            LivenessSettings(
-                reap_seconds=config.reap_seconds,
-                startup_grace_seconds=config.startup_grace_seconds,
-                self_preservation_threshold=config.self_preservation_threshold,
-                self_preservation_window_seconds=config.self_preservation_window_seconds,
-                max_streams=config.max_heartbeat_streams,
-                max_streams_per_caller=config.max_heartbeat_streams_per_caller,
-                bind_timeout=config.heartbeat_bind_timeout,
-                stream_break_debounce=config.stream_break_debounce_ms / 1000,
-            ),
-            SystemClock(),
-        )
+        self.liveness: Liveness
+        if self.cluster is not None:
+            self.liveness = ClusterLiveness(
+                self.catalog, liveness_settings, SystemClock(), self.cluster.ownership
+            )
+        else:
+            self.liveness = Liveness(self.catalog, liveness_settings, SystemClock())
         self.health = HealthServicer()
         self.certificates = server_certificates(config)  # None: plaintext
         # Keys are read or created in `start`, once the store has opened (and locked) the data
         # directory: a registry that cannot start must leave no secret or key behind.
         self.auth: AuthInterceptor | None = None  # None when auth is off
         self.telemetry = Telemetry(config.otlp_endpoint)
-        self.events = EventBus(
-            SqliteEventLog(config.db_path),
-            retention_count=config.event_retention_count,
-            retention_seconds=config.event_retention_seconds,
-            subscriber_buffer=config.event_subscriber_buffer,
-            max_subscribers=config.max_subscribers,
-            max_subscribers_per_caller=config.max_subscribers_per_caller,
-        )
+        bus_settings: dict[str, Any] = {
+            "retention_count": config.event_retention_count,
+            "retention_seconds": config.event_retention_seconds,
+            "subscriber_buffer": config.event_subscriber_buffer,
+            "max_subscribers": config.max_subscribers,
+            "max_subscribers_per_caller": config.max_subscribers_per_caller,
+        }
+        self.events: EventBus
+        if self.cluster is not None:
+            self.events = ReplicatedEventBus(self.cluster.events, **bus_settings)
+        else:
+            self.events = EventBus(SqliteEventLog(config.db_path), **bus_settings)
+        # The signer is made in `start` (like the auth keys): its key file may be created there.
+        self.signer: DeliverySigner
+        self.relay: Relay
+        self._signer_of_cluster = None if self.cluster is None else self.cluster.signer
         self.inbox = InboxClient(
             self.telemetry.tracer,
             max_channels=config.relay_max_channels,
@@ -115,10 +139,9 @@ class Registry:
         )
         self.traffic = Traffic()
         self.graph = DependencyGraph(self.catalog.snapshot, self.traffic)
-        self.signer: DeliverySigner  # `start` reads or creates its key, once the store is open
-        self.relay: Relay
         self._lifecycle = LifecycleAnnouncer(self.events, time.time)
-        self.catalog.add_listener(self._lifecycle.on_change)
+        announce = self._lifecycle.on_change
+        self.catalog.add_listener(announce if self.cluster is None else self.cluster.decided_here(announce))
         self.metrics: RegistryMetrics | None = None
         if self.metrics_export is not None:
             self.metrics = RegistryMetrics(
@@ -162,7 +185,7 @@ class Registry:
         self._lifecycle.seed(await self.catalog.start())  # opens and locks the store first
         try:
             self.auth = build_interceptor(self.config)
-            self.signer = DeliverySigner.from_data_dir(self.config.data_dir)
+            self.signer = self._signer_of_cluster or DeliverySigner.from_data_dir(self.config.data_dir)
             paging.use_key(self.signer.derived_key("page tokens"))  # tokens survive a restart
         except BaseException:
             await self.catalog.close()  # releases the database for the next attempt
@@ -192,6 +215,8 @@ class Registry:
             self.port = self._server.add_insecure_port(self.config.address)
         else:
             self.port = self._server.add_secure_port(self.config.address, self.certificates.credentials())
+        if self.cluster is not None:
+            await self.cluster.start(self.address)
         await self._server.start()
         await self._start_console()
         for name in ["", *(s.full_name for s in services)]:
@@ -252,6 +277,8 @@ class Registry:
         await self.inbox.close()
         await self.events.close()
         await self.catalog.close()
+        if self.cluster is not None:
+            await self.cluster.close()
         await asyncio.to_thread(self.telemetry.shutdown)  # flushes spans; blocking, bounded by its timeout
         if self.metrics_export is not None:
             await self.metrics_export.stop()

@@ -7,6 +7,7 @@ Nothing of ours is mocked: the fixture runs the same `Registry` composition root
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -97,3 +98,20 @@ def jaeger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jaeger]:
     """One real Jaeger (in-memory) for the whole run; tests tell their traces apart by trace id."""
     with running_jaeger(tmp_path_factory.mktemp("jaeger")) as instance:
         yield instance
+
+
+@pytest.fixture(scope="session")
+def etcd_endpoints() -> Iterator[str]:
+    """One real etcd member for the whole session (tests isolate themselves by key prefix)."""
+    from tests.helpers.etcd import ETCD, etcd_cluster  # noqa: PLC0415 - only tests that need etcd
+
+    if not Path(ETCD).exists():
+        pytest.fail("etcd is not installed: run `make etcd` (Debian etcd-server)")
+    with etcd_cluster(1) as cluster:
+        yield cluster.endpoints
+
+
+@pytest.fixture
+def etcd_prefix(request: pytest.FixtureRequest) -> str:
+    """A key prefix of this test's own in the shared etcd."""
+    return f"/t/{request.node.name}-{time.monotonic_ns()}".replace("[", "-").replace("]", "")

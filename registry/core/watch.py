@@ -238,6 +238,11 @@ class WatchHub:
         for watcher in fell_behind:
             self._cut(watcher)
 
+    def advance(self, revision: int) -> None:
+        """Nothing changed up to `revision` (cluster mode: etcd reached it with other keys), so
+        watchers may report progress at it and resume from it."""
+        self.revision = max(self.revision, revision)
+
     def backlogs(self) -> list[int]:
         """Changes queued for each open watcher (its lag behind the catalog), for metrics."""
         watchers = set(self._all_services).union(*self._by_service.values())

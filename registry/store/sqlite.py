@@ -248,3 +248,9 @@ def open_error(path: Path, exc: BaseException) -> StoreOpenError:
     elif not os.access(path.parent, os.W_OK):
         cause = f"{cause} (its folder {path.parent} is not writable: SQLite creates -wal and -shm there)"
     return StoreOpenError(str(path), cause)
+
+
+# The row shape doubles as the etcd backend's value format (registry/store/etcd.py): one encoding.
+INSTANCE_COLUMNS = _COLUMNS
+instance_to_row = _row_from_instance
+instance_from_row = _instance_from_row
