@@ -186,7 +186,6 @@ class Registry:
         try:
             self.auth = build_interceptor(self.config)
             self.signer = self._signer_of_cluster or DeliverySigner.from_data_dir(self.config.data_dir)
-            paging.use_key(self.signer.derived_key("page tokens"))  # tokens survive a restart
         except BaseException:
             await self.catalog.close()  # releases the database for the next attempt
             raise
@@ -216,7 +215,10 @@ class Registry:
         else:
             self.port = self._server.add_secure_port(self.config.address, self.certificates.credentials())
         if self.cluster is not None:
-            await self.cluster.start(self.address)
+            await self.cluster.start(self.address)  # the shared signer adopts the cluster's key
+        # Page tokens are signed with a key derived from the delivery key: they survive a restart,
+        # and in cluster mode every replica accepts every other replica's tokens.
+        paging.use_key(self.signer.derived_key("page tokens"))
         await self._server.start()
         await self._start_console()
         for name in ["", *(s.full_name for s in services)]:
