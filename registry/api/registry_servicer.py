@@ -10,6 +10,7 @@ changes to the watched services up to it have been sent.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -26,14 +27,13 @@ from registry.core.graph import DependencyGraph
 from registry.core.limits import LIMITS
 from registry.core.model import Change, Instance
 from registry.core.watch import WatchStart, approximate_bytes
-from registry.wire.binding import ServiceBinding, with_serialized_responses
+from registry.wire.binding import ServiceBinding
+from registry.wire.preencoded import add_preencoded
 from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 REGISTRY_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RegistryService"].full_name
-_BYTES_METHODS = frozenset({"Watch"})
-"""Methods whose responses this servicer serializes itself (see `with_serialized_responses`)."""
 _STARTED = WatchStart(0, None, ())
 """What a watcher keeps of its start once the opening responses are out: nothing."""
 T = TypeVar("T")
@@ -73,9 +73,14 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     def binding(self) -> ServiceBinding:
         return ServiceBinding(
             full_name=REGISTRY_SERVICE_NAME,
-            # Watch yields serialized responses: a stalled watcher holds bytes, not messages.
-            add=with_serialized_responses(
-                pb_grpc.add_RegistryServiceServicer_to_server, self, _BYTES_METHODS
+            # Lookup answers with cached bytes; Watch yields serialized responses, so a stalled
+            # watcher holds bytes, not messages.
+            add=functools.partial(
+                add_preencoded,
+                pb_grpc.add_RegistryServiceServicer_to_server,
+                self,
+                REGISTRY_SERVICE_NAME,
+                ["Lookup", "Watch"],
             ),
         )
 
@@ -118,9 +123,12 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         page = self._catalog.list_instances(request.service_name, request.page_size, request.page_token)
         return self._encoder.list_instances_response(page.items, page.next_page_token, page.revision)
 
-    async def Lookup(self, request: pb.LookupRequest, context: Context) -> pb.LookupResponse:
+    async def Lookup(  # type: ignore[override]
+        self, request: pb.LookupRequest, context: Context
+    ) -> bytes:
+        """A serialized LookupResponse: served pre-encoded (see `registry.wire.preencoded`)."""
         instances, revision = self._catalog.lookup(convert.lookup_query(request))
-        return self._encoder.lookup_response(instances, revision)
+        return self._encoder.lookup_bytes(instances, revision)
 
     async def GetDependencyGraph(
         self, request: pb.GetDependencyGraphRequest, context: Context
