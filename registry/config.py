@@ -381,6 +381,12 @@ def validate(config: Config) -> None:
         "address, enable auth, or pass --insecure",
     )
     _require(
+        console is None or is_loopback(console[0]) or bool(config.tls_cert_file) or config.insecure,
+        "refusing to serve the console in plaintext on a non-loopback address: its tokens would "
+        "cross the network in clear; set tls_cert_file and tls_key_file, bind a loopback address, "
+        "or pass --insecure",
+    )
+    _require(
         not config.console_trace_url or "{trace_id}" in config.console_trace_url,
         "console_trace_url must contain {trace_id}",
     )
