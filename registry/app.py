@@ -32,6 +32,7 @@ from registry.core.graph import DependencyGraph
 from registry.core.graph_traffic import Traffic
 from registry.core.lifecycle import LifecycleAnnouncer
 from registry.core.liveness import Liveness, LivenessSettings
+from registry.core.liveness.stall import StallClock
 from registry.core.ports import Store
 from registry.core.relay import Relay
 from registry.core.replicated_catalog import ReplicatedCatalog
@@ -90,23 +91,7 @@ class Registry:
             else:
                 self.store = store
             self.catalog = Catalog(self.store, **catalog_settings)
-        liveness_settings = LivenessSettings(
-            reap_seconds=config.reap_seconds,
-            startup_grace_seconds=config.startup_grace_seconds,
-            self_preservation_threshold=config.self_preservation_threshold,
-            self_preservation_window_seconds=config.self_preservation_window_seconds,
-            max_streams=config.max_heartbeat_streams,
-            max_streams_per_caller=config.max_heartbeat_streams_per_caller,
-            bind_timeout=config.heartbeat_bind_timeout,
-            stream_break_debounce=config.stream_break_debounce_ms / 1000,
-        )
-        self.liveness: Liveness
-        if self.cluster is not None:
-            self.liveness = ClusterLiveness(
-                self.catalog, liveness_settings, SystemClock(), self.cluster.ownership
-            )
-        else:
-            self.liveness = Liveness(self.catalog, liveness_settings, SystemClock())
+        self.liveness_clock, self.liveness = self._liveness(config)
         self.health = HealthServicer()
         self.certificates = server_certificates(config)  # None: plaintext
         self.auth = build_interceptor(config)  # None when auth is off
@@ -160,6 +145,38 @@ class Registry:
         self._stopped = False
         self.port = 0
 
+    def _liveness(self, config: Config) -> tuple[StallClock, Liveness]:
+        """The liveness engine on its stall clock: silence is measured on it, rates and send
+        times on the real clock (see registry/core/liveness/stall.py)."""
+        settings = LivenessSettings(
+            reap_seconds=config.reap_seconds,
+            startup_grace_seconds=config.startup_grace_seconds,
+            self_preservation_threshold=config.self_preservation_threshold,
+            self_preservation_window_seconds=config.self_preservation_window_seconds,
+            max_streams=config.max_heartbeat_streams,
+            max_streams_per_caller=config.max_heartbeat_streams_per_caller,
+            bind_timeout=config.heartbeat_bind_timeout,
+            stream_break_debounce=config.stream_break_debounce_ms / 1000,
+        )
+        system_clock = SystemClock()
+        clock = StallClock(system_clock)
+        liveness: Liveness
+        if self.cluster is not None:
+            liveness = ClusterLiveness(
+                self.catalog,
+                settings,
+                clock,
+                self.cluster.ownership,
+                real_clock=system_clock,
+                on_beat_read=clock.beat_read,
+            )
+        else:
+            liveness = Liveness(
+                self.catalog, settings, clock, real_clock=system_clock, on_beat_read=clock.beat_read
+            )
+        clock.watch_reads(lambda: liveness.beats, liveness.expected_beat_rate)
+        return clock, liveness
+
     @property
     def address(self) -> str:
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
@@ -182,6 +199,7 @@ class Registry:
     async def start(self) -> None:
         self._lifecycle.seed(await self.catalog.start())
         await self.events.start()  # after the catalog: its store migrates the shared file
+        self.liveness_clock.start()
         self.liveness.start()
         services = self._services()
         tracing = TracingInterceptor(
@@ -247,6 +265,7 @@ class Registry:
             return
         self._stopped = True
         await self.liveness.stop()  # first: streams cancelled below must not mark the fleet critical
+        await self.liveness_clock.stop()
         grace = self.config.grace_seconds if grace is None else grace
         await self.health.enter_graceful_shutdown()
         if self._server is not None:

@@ -28,6 +28,7 @@ from registry.core.limits import LIMITS
 from registry.core.model import Change, Instance
 from registry.core.watch import WatchStart
 from registry.wire.binding import ServiceBinding
+from registry.wire.preencoded import add_preencoded
 from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -66,7 +67,13 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     def binding(self) -> ServiceBinding:
         return ServiceBinding(
             full_name=REGISTRY_SERVICE_NAME,
-            add=functools.partial(pb_grpc.add_RegistryServiceServicer_to_server, self),
+            add=functools.partial(
+                add_preencoded,
+                pb_grpc.add_RegistryServiceServicer_to_server,
+                self,
+                REGISTRY_SERVICE_NAME,
+                ["Lookup"],
+            ),
         )
 
     async def Register(self, request: pb.RegisterRequest, context: Context) -> pb.RegisterResponse:
@@ -108,9 +115,12 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         page = self._catalog.list_instances(request.service_name, request.page_size, request.page_token)
         return self._encoder.list_instances_response(page.items, page.next_page_token, page.revision)
 
-    async def Lookup(self, request: pb.LookupRequest, context: Context) -> pb.LookupResponse:
+    async def Lookup(  # type: ignore[override]
+        self, request: pb.LookupRequest, context: Context
+    ) -> bytes:
+        """A serialized LookupResponse: served pre-encoded (see `registry.wire.preencoded`)."""
         instances, revision = self._catalog.lookup(convert.lookup_query(request))
-        return self._encoder.lookup_response(instances, revision)
+        return self._encoder.lookup_bytes(instances, revision)
 
     async def GetDependencyGraph(
         self, request: pb.GetDependencyGraphRequest, context: Context

@@ -31,12 +31,14 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from contextlib import suppress
+from typing import TypeVar
 
 from registry.core import catalog_paging, validation
 from registry.core.catalog_index import CatalogIndex
 from registry.core.catalog_paging import Page, ServiceSummary
 from registry.core.errors import (
     Reason,
+    Unavailable,
     instance_not_found,
     limit_reached,
     shutting_down,
@@ -73,6 +75,7 @@ class Catalog:
         persist_interval: float,
         clock: Callable[[], float] = time.time,
         revision_block: int = REVISION_BLOCK,
+        max_pending_registrations: int = 10_000,
     ) -> None:
         self._store = store
         self._max_instances = max_instances
@@ -90,6 +93,10 @@ class Catalog:
         self._writer: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[Change], None]] = []
         self._closed = False
+        self._max_pending_registrations = max_pending_registrations
+        self._registrations: list[tuple[Registration, asyncio.Future[tuple[Instance, bool]]]] = []
+        self._registrations_waiting = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
 
     # ----------------------------------------------------------------- life cycle
 
@@ -107,6 +114,7 @@ class Catalog:
             await self._flush_locked()
         self._hub.open(self._revision)
         self._writer = asyncio.create_task(self._write_loop(), name="catalog-writer")
+        self._committer = asyncio.create_task(self._commit_loop(), name="catalog-committer")
         log.info("catalog loaded", extra={"instances": self._count, "revision": self._revision})
         return list(state.instances)
 
@@ -121,6 +129,9 @@ class Catalog:
             return
         self._closed = True
         self.end_watches()
+        if self._committer is not None:  # answers what was admitted before closing, then ends
+            self._registrations_waiting.set()
+            await self._committer
         if self._writer is not None:
             self._stopping.set()
             self._dirty.set()
@@ -185,39 +196,99 @@ class Catalog:
     # ----------------------------------------------------------------- writes
 
     async def register(self, registration: Registration) -> tuple[Instance, bool]:
-        """Create or update an instance; True when created. An equal registration is a no-op."""
+        """Create or update an instance; True when created. An equal registration is a no-op.
+
+        Registrations that arrive while one is being written are committed together in the next
+        transaction (group commit: one disk sync for all of them); each is answered only after
+        its transaction is durable. At most `max_pending_registrations` wait at once (admission
+        control): more are refused with UNAVAILABLE so the admitted ones finish."""
         registration = validation.registration(registration)
-        key = registration.key
-        async with self._lock:
-            current = self.find(key)
+        if self._closed:
+            raise shutting_down()
+        if len(self._registrations) >= self._max_pending_registrations:
+            raise Unavailable(
+                f"{self._max_pending_registrations} registrations are being committed; retry shortly",
+                reason=Reason.REGISTRY_BUSY,
+                metadata={"limit": str(self._max_pending_registrations)},
+            )
+        answer: asyncio.Future[tuple[Instance, bool]] = asyncio.get_running_loop().create_future()
+        self._registrations.append((registration, answer))
+        self._registrations_waiting.set()
+        return await answer
+
+    async def _commit_loop(self) -> None:
+        """Commit queued registrations, all that queued meanwhile in each transaction."""
+        while True:
+            await self._registrations_waiting.wait()
+            self._registrations_waiting.clear()
+            batch, self._registrations = self._registrations, []
+            if not batch:
+                if self._closed:
+                    return
+                continue
+            try:
+                async with self._lock:
+                    await self._commit_locked(batch)
+            except Exception as error:  # the store failed: every waiting registration hears it
+                log.exception("committing registrations failed", extra={"registrations": len(batch)})
+                for _, answer in batch:
+                    _fail(answer, error)
+
+    async def _commit_locked(
+        self, batch: list[tuple[Registration, asyncio.Future[tuple[Instance, bool]]]]
+    ) -> None:
+        planned: dict[InstanceKey, Instance] = {}
+        writes: list[tuple[Registration, asyncio.Future[tuple[Instance, bool]], Instance]] = []
+        count = self._count
+        now = self._clock()
+        for registration, answer in batch:
+            key = registration.key
+            current = planned.get(key) or self.find(key)
             if current is not None and current.registration == registration:
-                return current, False
-            if current is None and self._count >= self._max_instances:
-                raise limit_reached(
-                    Reason.TOO_MANY_INSTANCES,
-                    f"the registry holds its maximum of {self._max_instances} instances",
-                    self._max_instances,
-                )
-            if self._revision >= self._durable_ceiling:
-                await self._flush_locked()
-            now = self._clock()
-            written = _registered(registration, current, now, self._revision + 1)
-            await self._store.put_instance(written)
+                if key in planned:
+                    writes.append((registration, answer, current))  # answered with the write
+                else:
+                    _answer(answer, (current, False))
+                continue
+            if current is None:
+                if count >= self._max_instances:
+                    too_many = limit_reached(
+                        Reason.TOO_MANY_INSTANCES,
+                        f"the registry holds its maximum of {self._max_instances} instances",
+                        self._max_instances,
+                    )
+                    _fail(answer, too_many)
+                    continue
+                count += 1
+            written = _registered(registration, current, now, self._revision + len(writes) + 1)
+            planned[key] = written
+            writes.append((registration, answer, written))
+        if not writes:
+            return
+        if self._revision + len(writes) >= self._durable_ceiling:
+            await self._flush_locked()
+        await self._store.put_instances([written for _, _, written in writes])
+        # Applied in arrival order: each revision after the commit, as for a single write.
+        for registration, answer, written in writes:
+            key = registration.key
             # A status change may have run during the write, taking a revision and moving the
             # status on: build what memory gets from the state as it is now.
             current = self.find(key)
+            if current is not None and current.registration == registration:
+                _answer(answer, (current, False))  # an earlier entry of this batch made it
+                continue
             revision = self._next_revision()
             instance = _registered(registration, current, now, revision)
             self._apply(
                 Change(ChangeType.ADDED if current is None else ChangeType.UPDATED, instance, revision)
             )
-            if instance != written:
+            if instance != written and planned.get(key) is written:
                 await self._correct(written, instance)
-        log.info(
-            "registered",
-            extra={"service": key[0], "instance": key[1], "revision": revision, "new": current is None},
-        )
-        return instance, current is None
+            log.info(
+                "registered",
+                extra={"service": key[0], "instance": key[1], "revision": revision, "new": current is None},
+            )
+            _answer(answer, (instance, current is None))
 
     async def _correct(self, written: Instance, instance: Instance) -> None:
         """Make the store match memory after a registration raced a status change."""
@@ -326,6 +397,19 @@ class Catalog:
                 self._pending.setdefault(key, instance)  # newer changes win
             raise
         self._durable_ceiling = ceiling
+
+
+_T = TypeVar("_T")
+
+
+def _answer(answer: asyncio.Future[_T], value: _T) -> None:
+    if not answer.done():  # the caller may have given up (cancelled) meanwhile
+        answer.set_result(value)
+
+
+def _fail(answer: asyncio.Future[_T], error: BaseException) -> None:
+    if not answer.done():
+        answer.set_exception(error)
 
 
 def _unknown(stored: Instance, now: float) -> Instance:

@@ -18,6 +18,7 @@ wrote, so its health reads and its self-preservation population stay true. So:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from registry.core.liveness import Binding, Liveness, LivenessSettings, StreamSink
 from registry.core.liveness.binding import taken_over
@@ -34,9 +35,16 @@ class ClusterLiveness(Liveness):
     """See the module docstring."""
 
     def __init__(
-        self, catalog: LivenessCatalog, settings: LivenessSettings, clock: Clock, ownership: Ownership
+        self,
+        catalog: LivenessCatalog,
+        settings: LivenessSettings,
+        clock: Clock,
+        ownership: Ownership,
+        *,
+        real_clock: Clock | None = None,
+        on_beat_read: Callable[[float], None] | None = None,
     ) -> None:
-        super().__init__(catalog, settings, clock)
+        super().__init__(catalog, settings, clock, real_clock=real_clock, on_beat_read=on_beat_read)
         self._ownership = ownership
         ownership.attach(self)
 

@@ -43,6 +43,12 @@ class Store(Protocol):
         """Insert or replace one instance durably (registration content and state)."""
         ...
 
+    async def put_instances(self, instances: Sequence[Instance]) -> None:
+        """Insert or replace several instances durably in one transaction (registration group
+        commit: one disk sync for every registration that arrived meanwhile). In order: a later
+        entry for the same key wins."""
+        ...
+
     async def delete_instance(self, key: InstanceKey) -> None:
         """Remove one instance durably; removing an absent one is not an error."""
         ...

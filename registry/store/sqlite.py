@@ -118,6 +118,11 @@ class SqliteStore(Store):
         async with self._write_lock:
             await conn.execute(_REPLACE_INSTANCE, _row_from_instance(instance))
 
+    async def put_instances(self, instances: Sequence[Instance]) -> None:
+        conn = self._open_connection()
+        async with self._write_lock, transaction(conn):
+            await conn.executemany(_REPLACE_INSTANCE, [_row_from_instance(i) for i in instances])
+
     async def delete_instance(self, key: InstanceKey) -> None:
         conn = self._open_connection()
         async with self._write_lock:

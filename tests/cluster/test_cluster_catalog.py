@@ -4,6 +4,7 @@ a revision from one replica resumes a watch on another."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Callable
 
@@ -12,6 +13,7 @@ import grpc
 from generated.registry.v1 import registry_service_pb2 as pb
 from registry.app import Registry
 from tests.conftest import StartRegistry
+from tests.helpers.etcd import free_port
 from tests.helpers.heartbeats import Watch
 from tests.helpers.registry_api import register, stub
 
@@ -82,3 +84,26 @@ async def test_a_watcher_resumes_on_another_replica_with_no_loss_and_no_repeat(
     revisions = [e.revision for e in seen]
     assert revisions == sorted(set(revisions))
     assert revisions[0] > last
+
+
+async def test_the_cli_takes_several_addresses_and_skips_a_dead_one(
+    start_registry: StartRegistry, etcd_endpoints: str, etcd_prefix: str
+) -> None:
+    (a,) = await replicas(start_registry, etcd_endpoints, etcd_prefix, 1)
+    async with grpc.aio.insecure_channel(a.address) as channel:
+        await register(stub(channel), "orders", "orders-1")
+    dead = f"127.0.0.1:{free_port()}"  # nothing listens there
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "registry.cli.main",
+        "ls",
+        "--address",
+        f"{dead},{a.address}",
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert "orders" in out.decode()
