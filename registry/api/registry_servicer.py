@@ -33,6 +33,9 @@ from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
+STALE = (("registry-catalog-stale", "true"),)
+"""Metadata on reads from a cluster replica that cannot reach etcd: the catalog may be behind."""
+
 REGISTRY_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RegistryService"].full_name
 _STARTED = WatchStart(0, None, ())
 """What a watcher keeps of its start once the opening responses are out: nothing."""
@@ -84,6 +87,12 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             ),
         )
 
+    def _say_if_stale(self, context: Context) -> None:
+        """Cluster mode: a replica that has lost etcd answers reads from the catalog it last saw,
+        and says so in the trailing metadata (docs/cluster.md)."""
+        if self._catalog.possibly_stale:
+            context.set_trailing_metadata(STALE)
+
     async def Register(self, request: pb.RegisterRequest, context: Context) -> pb.RegisterResponse:
         if not request.HasField("instance"):
             raise InvalidArgument("instance", "required")
@@ -98,12 +107,14 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
 
     async def GetInstance(self, request: pb.GetInstanceRequest, context: Context) -> pb.GetInstanceResponse:
         key = validation.instance_key(request.service_name, request.instance_id)
+        self._say_if_stale(context)
         return self._encoder.get_response(self._catalog.get(key))
 
     async def ListServices(
         self, request: pb.ListServicesRequest, context: Context
     ) -> pb.ListServicesResponse:
         page = self._catalog.list_services(request.page_size, request.page_token)
+        self._say_if_stale(context)
         return pb.ListServicesResponse(
             services=[
                 pb.ServiceSummary(
@@ -121,6 +132,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         self, request: pb.ListInstancesRequest, context: Context
     ) -> pb.ListInstancesResponse:
         page = self._catalog.list_instances(request.service_name, request.page_size, request.page_token)
+        self._say_if_stale(context)
         return self._encoder.list_instances_response(page.items, page.next_page_token, page.revision)
 
     async def Lookup(  # type: ignore[override]
@@ -128,6 +140,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     ) -> bytes:
         """A serialized LookupResponse: served pre-encoded (see `registry.wire.preencoded`)."""
         instances, revision = self._catalog.lookup(convert.lookup_query(request))
+        self._say_if_stale(context)
         return self._encoder.lookup_bytes(instances, revision)
 
     async def GetDependencyGraph(
@@ -144,6 +157,8 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         services = validation.watched_services(request.service_names)
         interval = validation.progress_interval(request.progress_interval_ms)
         watcher = self._catalog.watch(services, request.after_revision, current_identity().service)
+        if self._catalog.possibly_stale:
+            await context.send_initial_metadata(STALE)
         try:
             start, watcher.start = watcher.start, _STARTED  # the snapshot is not kept beyond sending
             for data in self._opening(start):

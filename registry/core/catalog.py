@@ -1,7 +1,9 @@
 """The catalog: every registered instance in memory, the revision counter, and the write paths.
 
-The in-memory index is `registry.core.catalog_index`, the paged reads `registry.core.catalog_paging`;
-this module owns what keeps memory, store, revisions and watchers in step.
+The in-memory index is `registry.core.catalog_index`, the paged reads `registry.core.catalog_paging`,
+the revision counter `registry.core.revisions` and the batched status writes
+`registry.core.status_writer`; this module owns what keeps memory, store, revisions and watchers
+in step.
 
 Memory is the read path (Lookup, List, Watch never touch the store); the store is the durable
 truth the catalog is rebuilt from at start. Three rules keep the two and the watchers in step:
@@ -30,7 +32,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from typing import TypeVar
 
 from registry.core import catalog_paging, validation
@@ -53,12 +54,11 @@ from registry.core.model import (
     Registration,
 )
 from registry.core.ports import Store
+from registry.core.revisions import REVISION_BLOCK, Revisions
+from registry.core.status_writer import StatusWriter
 from registry.core.watch import Watcher, WatchHub
 
 log = logging.getLogger(__name__)
-
-REVISION_BLOCK = 100_000
-"""Revisions reserved per write of the revision ceiling."""
 
 
 class Catalog:
@@ -83,7 +83,6 @@ class Catalog:
         self._max_instances = max_instances
         self._persist_interval = persist_interval
         self._clock = clock
-        self._revision_block = revision_block
         self._hub = WatchHub(
             history_limit=history_limit,
             buffer=watcher_buffer,
@@ -92,13 +91,11 @@ class Catalog:
             max_watchers_per_caller=max_watchers_per_caller,
         )
         self._index = CatalogIndex()
-        self._revision = 0
-        self._durable_ceiling = 0
+        self._revisions = Revisions(revision_block)
         self._lock = asyncio.Lock()
-        self._pending: dict[InstanceKey, Instance] = {}
-        self._dirty = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._writer: asyncio.Task[None] | None = None
+        self._writer = StatusWriter(store, self._revisions, self._lock, persist_interval, self._stopping)
+        self._started = False
         self._listeners: list[Callable[[Change], None]] = []
         self._closed = False
         self._max_pending_registrations = max_pending_registrations
@@ -117,11 +114,12 @@ class Catalog:
         now = self._clock()
         for stored in state.instances:
             self._put(_unknown(stored, now))
-        self._revision = self._durable_ceiling = state.revision_ceiling
+        self._revisions.start_at(state.revision_ceiling)
         async with self._lock:
-            await self._flush_locked()
+            await self._writer.flush_locked()
         self._hub.open(self._revision)
-        self._writer = asyncio.create_task(self._write_loop(), name="catalog-writer")
+        self._writer.start()
+        self._started = True
         self._committer = asyncio.create_task(self._commit_loop(), name="catalog-committer")
         log.info("catalog loaded", extra={"instances": self._count, "revision": self._revision})
         return list(state.instances)
@@ -140,13 +138,18 @@ class Catalog:
         if self._committer is not None:  # answers what was admitted before closing, then ends
             self._registrations_waiting.set()
             await self._committer
-        if self._writer is not None:
+        if self._started:
             self._stopping.set()
-            self._dirty.set()
-            await self._writer
+            await self._writer.stop()
         await self._store.close()
 
     # ----------------------------------------------------------------- reads
+
+    @property
+    def possibly_stale(self) -> bool:
+        """Whether reads may be behind the durable state (cluster mode, a replica cut off from
+        its store); never in single-node mode, where memory is the truth."""
+        return False
 
     @property
     def revision(self) -> int:
@@ -274,8 +277,8 @@ class Catalog:
             writes.append((registration, answer, written))
         if not writes:
             return
-        if self._revision + len(writes) >= self._durable_ceiling:
-            await self._flush_locked()
+        if self._revisions.exhausted_by(len(writes)):
+            await self._writer.flush_locked()
         await self._store.put_instances([written for _, _, written in writes])
         # Applied in arrival order: each revision after the commit, as for a single write.
         for registration, answer, written in writes:
@@ -317,7 +320,7 @@ class Catalog:
             await self._store.delete_instance(key)
             instance = self.get(key)  # as it is now: its status may have changed meanwhile
             revision = self._next_revision()
-            self._pending.pop(key, None)
+            self._writer.forget(key)
             self._apply(Change(ChangeType.REMOVED, instance, revision))
         log.info("deregistered", extra={"service": key[0], "instance": key[1], "revision": revision})
         return revision
@@ -345,11 +348,19 @@ class Catalog:
 
     # ----------------------------------------------------------------- internals
 
+    @property
+    def _revision(self) -> int:
+        return self._revisions.current
+
+    @_revision.setter
+    def _revision(self, revision: int) -> None:
+        self._revisions.current = revision
+
     def _next_revision(self) -> int:
-        self._revision += 1
-        if self._durable_ceiling - self._revision <= self._revision_block // 2:
-            self._dirty.set()  # the writer reserves the next block
-        return self._revision
+        revision = self._revisions.next()
+        if self._revisions.reservation_due:
+            self._writer.wake()  # the writer reserves the next block
+        return revision
 
     def _apply(self, change: Change) -> None:
         if change.type is ChangeType.REMOVED:
@@ -374,38 +385,7 @@ class Catalog:
         return self._index.count
 
     def _queue_state(self, instance: Instance) -> None:
-        self._pending[instance.key] = instance
-        self._dirty.set()
-
-    async def _write_loop(self) -> None:
-        while not self._stopping.is_set():
-            await self._dirty.wait()
-            with suppress(TimeoutError):
-                async with asyncio.timeout(self._persist_interval):
-                    await self._stopping.wait()
-            self._dirty.clear()
-            try:
-                async with self._lock:
-                    await self._flush_locked()
-            except Exception:
-                log.exception("persisting status changes failed; retrying at the next flush")
-                self._dirty.set()
-
-    async def _flush_locked(self) -> None:
-        """Write pending state changes and, when due, the next revision reservation."""
-        batch, self._pending = self._pending, {}
-        ceiling = self._durable_ceiling
-        if ceiling - self._revision <= self._revision_block // 2:
-            ceiling = self._revision + self._revision_block
-        if not batch and ceiling == self._durable_ceiling:
-            return
-        try:
-            await self._store.save_batch(list(batch.values()), ceiling)
-        except BaseException:
-            for key, instance in batch.items():
-                self._pending.setdefault(key, instance)  # newer changes win
-            raise
-        self._durable_ceiling = ceiling
+        self._writer.queue(instance)
 
 
 _T = TypeVar("_T")

@@ -119,6 +119,12 @@ class ReplicatedCatalog(Catalog):
 
     # ----------------------------------------------------------------- reads
 
+    @property
+    def possibly_stale(self) -> bool:
+        """True while this replica is fenced: it has not reached etcd for a lease TTL, so the
+        catalog it serves may miss changes made through other replicas."""
+        return self._fenced()
+
     def watch(self, service_names: frozenset[str], after_revision: int, caller: str = "") -> Watcher:
         if after_revision > self._revision:
             # Another replica gave this revision; this one has not applied it yet (milliseconds).

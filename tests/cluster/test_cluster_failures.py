@@ -246,12 +246,19 @@ async def test_without_quorum_writes_fail_clearly_reads_go_on_and_nothing_acknow
                 await register(stub(ca), "orders", "during")
             assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
             assert error_reason(refused.value) in {"STORE_UNAVAILABLE", "REPLICA_FENCED"}
-            found = await stub(cb).Lookup(pb.LookupRequest(service_name="orders"))
-            assert len(found.instances) == 5  # the last known catalog
+            async with asyncio.timeout(10):  # once its lease has run out, a replica says so
+                while True:
+                    call = stub(cb).Lookup(pb.LookupRequest(service_name="orders"))
+                    found = await call
+                    assert len(found.instances) == 5  # the last known catalog, all along
+                    if ("registry-catalog-stale", "true") in tuple(await call.trailing_metadata() or ()):
+                        break
+                    await asyncio.sleep(0.2)
             fresh = stub(ca).Watch(pb.WatchRequest(service_names=["orders"]))
             snapshot = await fresh.read()
             assert isinstance(snapshot, pb.WatchResponse)
             assert len(snapshot.events) == 5
+            assert ("registry-catalog-stale", "true") in tuple(await fresh.initial_metadata() or ())
             fresh.cancel()
         finally:
             for member in stopped:
@@ -263,7 +270,14 @@ async def test_without_quorum_writes_fail_clearly_reads_go_on_and_nothing_acknow
                     break
                 except grpc.aio.AioRpcError:
                     await asyncio.sleep(0.2)
-        found = await stub(cb).Lookup(pb.LookupRequest(service_name="orders"))
+        async with asyncio.timeout(20):  # B has rejoined (no longer stale) and has A's last write
+            while True:
+                call = stub(cb).Lookup(pb.LookupRequest(service_name="orders"))
+                found = await call
+                stale = ("registry-catalog-stale", "true") in tuple(await call.trailing_metadata() or ())
+                if not stale and "after" in {i.instance_id for i in found.instances}:
+                    break
+                await asyncio.sleep(0.2)
         watch.cancel()
     # "during" was refused, yet etcd may still commit it once quorum returns (an unanswered write
     # has no known outcome, as with any replicated store): Register is idempotent, retry it.
