@@ -9,7 +9,7 @@ PROTO_LOADER_VERSION := 0.8.1
 PROTO_LOADER_GEN := .tools/node_modules/.bin/proto-loader-gen-types
 STAMP := $(VENV)/.installed
 
-.PHONY: run console test browser install tools graph-tools generate check-generated lint typecheck format breaking bench demo fuzz clean jaeger jaeger-build
+.PHONY: run console test browser install tools graph-tools etcd cluster generate check-generated lint typecheck format breaking bench demo fuzz clean jaeger jaeger-build
 
 run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 	$(VENV)/bin/registry serve
@@ -17,7 +17,7 @@ run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 console: install  ## The registry with its web console on http://127.0.0.1:8080/ (see docs/console.md)
 	$(VENV)/bin/registry serve --console-address 127.0.0.1:8080
 
-test: install tools browser jaeger-build check-generated lint typecheck  ## Everything CI checks, then the whole suite
+test: install tools browser etcd jaeger-build check-generated lint typecheck  ## Everything CI checks, then the whole suite
 	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(PY) -m pytest \
 		--cov=registry --cov=client --cov-report=term
 
@@ -33,6 +33,12 @@ tools: $(BUF) $(PROTO_LOADER_GEN) $(ESBUILD) graph-tools
 
 graph-tools:  ## Graphviz, Chromium, the Mermaid CLI and cytoscape.js for the graph export tests
 	scripts/install_graph_tools.sh
+
+etcd:  ## Install etcd (Debian etcd-server) when missing: the cluster tests and `make cluster` use it
+	scripts/ensure_etcd.sh
+
+cluster: install etcd  ## Three etcd members and three registry replicas on loopback; Ctrl-C stops all
+	$(PY) scripts/cluster.py
 
 $(ESBUILD): web/console/package.json web/console/package-lock.json
 	npm ci --silent --no-audit --no-fund --prefix web/console
@@ -79,7 +85,7 @@ fuzz: install  ## The property-based suites, FUZZ times longer than in `make tes
 	REGISTRY_FUZZ=$(or $(FUZZ),25) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest --timeout 3600 \
 		tests/fuzz tests/auth/test_auth_credentials.py::test_no_token_signed_with_a_key_speaks_beyond_it
 
-jaeger-build:  ## Build Jaeger v2 once into ~/.cache (go install, ~12 min the first time) and link .tools/jaeger
+jaeger-build:  ## Build Jaeger v2 once into ~/.cache (go build, ~12 min the first time) and link .tools/jaeger
 	scripts/ensure-jaeger.sh
 
 jaeger: jaeger-build  ## Jaeger (in-memory) on 127.0.0.1: OTLP 4317/4318, query API 16686; Ctrl-C stops it

@@ -38,18 +38,19 @@ class Page:
 
     async def run(self, session: aiohttp.ClientSession, url: str) -> None:
         started = time.perf_counter()
+        buffer = b""
         async with session.get(url + "api/fleet") as response:
-            event = ""
-            async for raw in response.content:
-                line = raw.decode()
-                if line.startswith("event: "):
-                    event = line[7:].strip()
-                elif line.startswith("data: ") and event == "snapshot":
-                    json.loads(line[6:])
-                    self.snapshot_seconds = time.perf_counter() - started
-                    self.snapshot.set()
-                elif line.startswith("data: ") and event == "changes":
-                    self.changes += len(json.loads(line[6:])["changes"])
+            async for chunk in response.content.iter_any():  # a snapshot is one long line
+                buffer += chunk
+                *frames, buffer = buffer.split(b"\n\n")
+                for frame in frames:
+                    event, _, data = frame.partition(b"\ndata: ")
+                    if event == b"event: snapshot":
+                        json.loads(data)
+                        self.snapshot_seconds = time.perf_counter() - started
+                        self.snapshot.set()
+                    elif event == b"event: changes":
+                        self.changes += len(json.loads(data)["changes"])
 
 
 async def measure(url: str, pid: int, pages: int, seconds: float) -> tuple[float, float, float]:
@@ -57,7 +58,8 @@ async def measure(url: str, pid: int, pages: int, seconds: float) -> tuple[float
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as session:
         opened = [Page() for _ in range(pages)]
         tasks = [asyncio.create_task(p.run(session, url)) for p in opened]
-        await asyncio.gather(*(p.snapshot.wait() for p in opened))
+        async with asyncio.timeout(120):
+            await asyncio.gather(*(p.snapshot.wait() for p in opened))
         await asyncio.sleep(1.0)  # past the snapshot burst
         before_changes = [p.changes for p in opened]
         cpu, wall = cpu_seconds(pid), time.monotonic()

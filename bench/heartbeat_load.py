@@ -1,9 +1,11 @@
 """Heartbeat load generator (run as its own process): COUNT streams beating once per INTERVAL.
 
-    python -m bench.heartbeat_load ADDRESS registry|echo FIRST COUNT INTERVAL SECONDS
+    python -m bench.heartbeat_load ADDRESS registry|etcd|echo FIRST COUNT INTERVAL SECONDS
 
 `registry` registers instances bench-FIRST .. bench-(FIRST+COUNT-1) of service `bench` (idempotent,
-so a restarted registry just confirms them), binds one Heartbeat stream each and beats; `echo`
+so a restarted registry just confirms them), binds one Heartbeat stream each and beats; `etcd`
+grants one lease per instance (TTL ten intervals) and keeps it alive on its own LeaseKeepAlive
+stream, one keep-alive per interval, which is what an etcd-based registration does; `echo`
 sends the same number of small messages on bare bidi echo streams (bench/echo_server.py), the
 floor. Each stream starts at a random phase of the interval, so load is spread evenly.
 
@@ -28,6 +30,7 @@ import grpc
 import uvloop
 from google.protobuf import duration_pb2
 
+from bench import etcd_wire
 from bench.echo_server import STREAM
 from generated.registry.v1 import heartbeat_service_pb2 as hb
 from generated.registry.v1 import heartbeat_service_pb2_grpc as hb_grpc
@@ -42,6 +45,10 @@ CHANNEL_OPTIONS = [
     ("grpc.max_reconnect_backoff_ms", 1000),
 ]
 ECHO_PAYLOAD = b"x" * 32
+REGISTER_CONCURRENCY = 256
+"""Registrations (or lease grants) in flight per generator: concurrent opens, as a fleet has."""
+LEASES: dict[int, int] = {}
+"""etcd mode: instance number -> its lease id."""
 
 
 class Stats:
@@ -78,11 +85,31 @@ def _instance(n: int, interval: float) -> ipb.Instance:
 
 async def _register(channel: grpc.aio.Channel, first: int, count: int, interval: float) -> None:
     stub = pb_grpc.RegistryServiceStub(channel)
-    semaphore = asyncio.Semaphore(32)
+    semaphore = asyncio.Semaphore(REGISTER_CONCURRENCY)
 
     async def one(n: int) -> None:
         async with semaphore:
-            await stub.Register(pb.RegisterRequest(instance=_instance(n, interval)), timeout=60)
+            while True:
+                try:
+                    await stub.Register(pb.RegisterRequest(instance=_instance(n, interval)), timeout=60)
+                except grpc.aio.AioRpcError as error:  # admission control: back off, retry
+                    if error.code() != grpc.StatusCode.UNAVAILABLE:
+                        raise
+                    await asyncio.sleep(random.random())
+                else:
+                    return
+
+    await asyncio.gather(*(one(n) for n in range(first, first + count)))
+
+
+async def _grant(channel: grpc.aio.Channel, first: int, count: int, interval: float) -> None:
+    grant: Any = etcd_wire.unary(channel, etcd_wire.LEASE_GRANT)
+    semaphore = asyncio.Semaphore(REGISTER_CONCURRENCY)
+    ttl = max(1, round(10 * interval))
+
+    async def one(n: int) -> None:
+        async with semaphore:
+            LEASES[n] = etcd_wire.lease_id(await grant(etcd_wire.lease_grant_request(ttl), timeout=60))
 
     await asyncio.gather(*(one(n) for n in range(first, first + count)))
 
@@ -91,10 +118,16 @@ async def _requests(
     mode: str, n: int, interval: float, phase: float, sent: dict[int, float]
 ) -> AsyncIterator[Any]:
     """Bind (registry mode), then one beat (or echo payload) per interval from `phase` on."""
+    # The first message opens the stream and is answered at once (bound, a keep-alive, an echo):
+    # "ready" means every stream had that answer. It is not timed as a beat.
     if mode == "registry":
         yield hb.HeartbeatRequest(
             bind=hb.HeartbeatBind(service_name="bench", instance_id=f"bench-{n}", take_over=True)
         )
+    elif mode == "etcd":
+        yield etcd_wire.keep_alive_request(LEASES[n])
+    else:
+        yield ECHO_PAYLOAD
     await asyncio.sleep(phase)
     due, sequence = time.monotonic(), 0
     while True:
@@ -104,6 +137,8 @@ async def _requests(
             beat = hb.Beat(sequence=sequence)
             beat.send_time.GetCurrentTime()
             yield hb.HeartbeatRequest(beat=beat)
+        elif mode == "etcd":
+            yield etcd_wire.keep_alive_request(LEASES[n])
         else:
             yield ECHO_PAYLOAD
         # Slots missed while a write waited are skipped, not made up in a burst (as the SDK does).
@@ -119,11 +154,17 @@ async def _stream(channel: grpc.aio.Channel, mode: str, n: int, interval: float,
         requests = _requests(mode, n, interval, phase, sent)
         if mode == "registry":
             call: Any = hb_grpc.HeartbeatServiceStub(channel).Heartbeat(requests)
+        elif mode == "etcd":
+            call = channel.stream_stream(
+                etcd_wire.LEASE_KEEP_ALIVE,
+                request_serializer=etcd_wire.identity,
+                response_deserializer=etcd_wire.identity,
+            )(requests)
         else:
             call = channel.stream_stream(STREAM, request_serializer=None, response_deserializer=None)(
                 requests
             )
-        echoed = 0
+        echoed = -1  # the opening message's answer is number 0, not a timed beat
         try:
             async for response in call:
                 if mode == "registry":
@@ -155,14 +196,17 @@ async def run(address: str, mode: str, first: int, count: int, timing: tuple[flo
         grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
         for _ in range((count + STREAMS_PER_CHANNEL - 1) // STREAMS_PER_CHANNEL)
     ]
+    opening = time.monotonic()
     if mode == "registry":
         await _register(channels[0], first, count, interval)
+    elif mode == "etcd":
+        await _grant(channels[0], first, count, interval)
     tasks = [
         asyncio.create_task(_stream(channels[i // STREAMS_PER_CHANNEL], mode, first + i, interval, stats))
         for i in range(count)
     ]
     await stats.all_replied.wait()
-    print(f"ready {count}", flush=True)
+    print(f"ready {count} {time.monotonic() - opening:.3f}", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     stats.measuring = True
     await asyncio.sleep(seconds)

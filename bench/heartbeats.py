@@ -2,6 +2,12 @@
 registry restart with thousands of clients reconnecting and SIGKILL detection times.
 
     .venv/bin/python -m bench.heartbeats [--sizes 1000 5000 10000] [--seconds 10] [--restart 5000]
+    .venv/bin/python -m bench.heartbeats --capacity 50000 [--capacity-interval 10]
+
+The capacity scenario opens N instances at once at one beat per 10 s on the echo floor, the
+registry and etcd (LeaseKeepAlive, Debian's etcd-server) under the same generator, and reports the
+time until every stream had its first answer, ack p50/p99 once open, server CPU per beat, RSS per
+instance and, for the registry, how many instances were ever critical or dead during the run.
 
 Every instance beats once per `--interval` (1 s) from load generator processes
 (bench/heartbeat_load.py). Server CPU is read from /proc for the server process only, so the
@@ -25,13 +31,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import grpc
 
+from bench.etcd_wire import etcd_server
 from bench.harness import ROOT, child, cpu_seconds, free_port, percentile, print_table, rss_bytes
 from generated.registry.v1 import heartbeat_service_pb2 as hb
 from generated.registry.v1 import heartbeat_service_pb2_grpc as hb_grpc
@@ -52,7 +59,7 @@ def registry(db: Path, port: int, *flags: str) -> Iterator[tuple[subprocess.Pope
     with log.open("wb") as sink:
         proc = subprocess.Popen(
             [sys.executable, "-m", "registry.cli.main", "serve", "--port", str(port), "--db-path", str(db),
-             "--max-heartbeat-streams", "50000", *flags],
+             "--max-heartbeat-streams", "50000", "--max-heartbeat-streams-per-caller", "50000", *flags],
             stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, "REGISTRY_AUTH_MODE": "off"},
         )  # fmt: skip
     try:
@@ -67,7 +74,7 @@ def registry(db: Path, port: int, *flags: str) -> Iterator[tuple[subprocess.Pope
         proc.wait(10)
 
 
-READY_SECONDS = 120.0
+READY_SECONDS = float(os.environ.get("BENCH_READY_SECONDS", "120"))
 """How long every stream of a size may take to get its first reply; beyond that the server does
 not hold that many streams at this rate on this machine, and the row says so."""
 
@@ -78,7 +85,13 @@ class NotHeldError(RuntimeError):
 
 @contextmanager
 def generators(
-    address: str, mode: str, size: int, interval: float, seconds: float, first: int = 0
+    address: str,
+    mode: str,
+    size: int,
+    interval: float,
+    seconds: float,
+    first: int = 0,
+    opened: list[float] | None = None,
 ) -> Iterator[list[subprocess.Popen[str]]]:
     """Load generators holding `size` streams between them, each past its `ready` line."""
     share = size // GENERATORS
@@ -112,6 +125,8 @@ def generators(
             line = proc.stdout.readline()
             if not line.startswith("ready"):
                 raise RuntimeError(f"a load generator failed: {line!r}")
+            if opened is not None:
+                opened.append(float(line.split()[2]))  # seconds from its start to all answered
         yield procs
     finally:
         for proc in procs:
@@ -120,10 +135,18 @@ def generators(
 
 
 def measure(
-    pid: int, address: str, mode: str, size: int, interval: float, seconds: float
+    pid: int,
+    address: str,
+    mode: str,
+    size: int,
+    interval: float,
+    seconds: float,
+    while_running: Callable[[], None] = lambda: None,
 ) -> dict[str, float]:
+    """`while_running` is called once the measurement is done, before the generators stop."""
     empty = rss_bytes(pid)
-    with generators(address, mode, size, interval, seconds) as procs:
+    opened: list[float] = []
+    with generators(address, mode, size, interval, seconds, opened=opened) as procs:
         time.sleep(WARM_UP)
         rss = rss_bytes(pid)
         cpu, began = cpu_seconds(pid), time.monotonic()
@@ -133,6 +156,7 @@ def measure(
             proc.stdin.flush()
         results = [json.loads(proc.stdout.readline()) for proc in procs if proc.stdout is not None]
         cpu, elapsed = cpu_seconds(pid) - cpu, time.monotonic() - began
+        while_running()
     acks = sum(r["acks"] for r in results)
     rate = acks / seconds
     return {
@@ -141,6 +165,7 @@ def measure(
         "rss_kb": (rss - empty) / size / 1024,
         "p50": max(r["p50"] for r in results),
         "p99": max(r["p99"] for r in results),
+        "open_s": max(opened),
     }
 
 
@@ -197,6 +222,69 @@ def detection(db: Path, runs: int) -> list[float]:
     return times
 
 
+class FailureWatch:
+    """Counts registry instances that were ever critical or dead (and ever degraded), from a
+    Watch held for the whole run."""
+
+    def __init__(self, address: str) -> None:
+        self.failed: set[str] = set()
+        self.degraded: set[str] = set()
+        self.counting = True
+        threading.Thread(target=self._run, args=(address,), daemon=True).start()
+
+    def stop(self) -> None:
+        time.sleep(1)  # what the last second decided is still on its way
+        self.counting = False
+
+    def _run(self, address: str) -> None:
+        with grpc.insecure_channel(address) as channel, contextlib.suppress(grpc.RpcError):
+            watch = pb_grpc.RegistryServiceStub(channel).Watch(pb.WatchRequest(service_names=["bench"]))
+            for response in watch:
+                for event in response.events:
+                    if not self.counting:  # the generators stop at the end: not a failure
+                        return
+                    status = event.instance.status
+                    if status in (ipb.HEALTH_STATUS_CRITICAL, ipb.HEALTH_STATUS_DEAD):
+                        self.failed.add(event.instance.instance_id)
+                    elif status == ipb.HEALTH_STATUS_DEGRADED:
+                        self.degraded.add(event.instance.instance_id)
+
+
+def capacity(tmp: Path, size: int, interval: float, seconds: float) -> None:
+    """The capacity scenario (see the module docstring): floor, registry and etcd in one run."""
+    headers = ["server", "instances", "open all s", "beats/s", "ack p50 ms", "ack p99 ms",
+               "CPU µs/beat", "RSS KB/inst", "CPU ratio", "ever crit/dead", "ever degraded"]  # fmt: skip
+    rows: list[list[Any]] = []
+    floor: dict[str, float] | None = None
+
+    def row(name: str, result: dict[str, float], failed: Any = "", degraded: Any = "") -> None:
+        base = floor or result
+        ratio = result["cpu_us"] / base["cpu_us"]
+        rows.append([name, size, result["open_s"], result["beats_per_s"], result["p50"], result["p99"],
+                     result["cpu_us"], result["rss_kb"], ratio, failed, degraded])  # fmt: skip
+        print(rows[-1], flush=True)
+
+    with child(["-m", "bench.echo_server"], ECHO_READY) as echo:
+        floor = measure(echo.pid, echo.address, "echo", size, interval, seconds)
+    row("echo (floor)", floor)
+    flags = ("--max-heartbeat-streams", str(2 * size), "--max-heartbeat-streams-per-caller", str(2 * size),
+             "--max-instances", str(2 * size), "--startup-grace-seconds", "0")  # fmt: skip
+    try:
+        with registry(tmp / f"capacity-{size}.db", 0, *flags) as (proc, address):
+            watch = FailureWatch(address)
+            ours = measure(proc.pid, address, "registry", size, interval, seconds, watch.stop)
+        row("registry", ours, len(watch.failed), len(watch.degraded))
+    except NotHeldError as error:
+        print(f"registry at {size}: {error}", flush=True)
+    try:
+        with etcd_server() as (pid, address):
+            theirs = measure(pid, address, "etcd", size, interval, seconds)
+        row("etcd LeaseKeepAlive", theirs, "n/a", "n/a")
+    except NotHeldError as error:
+        print(f"etcd at {size}: {error}", flush=True)
+    print_table(f"Capacity: {size} instances, one beat per {interval:g} s each", headers, rows)
+
+
 def _row(name: str, size: int, result: dict[str, float], floor: dict[str, float]) -> list[Any]:
     return [
         name,
@@ -217,7 +305,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--restart", type=int, default=5000, help="clients in the restart run; 0 skips it")
     parser.add_argument("--detections", type=int, default=20)
+    parser.add_argument(
+        "--capacity", type=int, default=0, help="instances of the capacity scenario (only it runs)"
+    )
+    parser.add_argument("--capacity-interval", type=float, default=10.0)
     args = parser.parse_args(argv)
+    if args.capacity:
+        with tempfile.TemporaryDirectory() as tmp:
+            capacity(Path(tmp), args.capacity, args.capacity_interval, args.seconds)
+        return
     rows: list[list[Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:

@@ -3,6 +3,10 @@ beside a bare grpc.aio unary echo measured in the same run.
 
     .venv/bin/python -m bench.lookup [--seconds 5] [--services 1000] [--per-service 10]
 
+etcd (Debian's etcd-server) holds the same instances, each serialized as the registry's Instance
+message under `svc/<service>/<instance>`, and answers a serializable Range over one service's
+prefix: what an etcd-based registry's lookup costs at the least.
+
 Server CPU per request is read from /proc for the server process only, so the ratio compares the
 registry's own cost with the floor regardless of how fast the load generator is.
 """
@@ -15,23 +19,48 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import grpc
 
+from bench import etcd_wire
 from bench.harness import ROOT, child, cpu_seconds, print_table
+from bench.unary_load import prefix_range
 from generated.registry.v1 import instance_pb2, registry_service_pb2, registry_service_pb2_grpc
 
+REGISTER_CONCURRENCY = 512
+"""Registers in flight while populating: concurrent registrations commit together."""
 REGISTRY_READY = r"registry serving .*address=(\S+)"
 ECHO_READY = r"echo serving address=(\S+)"
+
+
+async def populate_etcd(address: str, registry_address: str, services: int) -> None:
+    """Put every instance the registry holds into etcd, serialized as the registry sends it."""
+    async with (
+        grpc.aio.insecure_channel(registry_address) as source,
+        grpc.aio.insecure_channel(address) as channel,
+    ):
+        stub = registry_service_pb2_grpc.RegistryServiceStub(source)
+        put: Any = etcd_wire.unary(channel, etcd_wire.KV_PUT)
+        semaphore = asyncio.Semaphore(64)
+
+        async def copy(s: int) -> None:
+            async with semaphore:
+                found = await stub.Lookup(registry_service_pb2.LookupRequest(service_name=f"svc-{s:04d}"))
+                for instance in found.instances:
+                    key = prefix_range(s)[0] + instance.instance_id.encode()
+                    await put(etcd_wire.put_request(key, instance.SerializeToString()), timeout=30)
+
+        await asyncio.gather(*(copy(s) for s in range(services)))
 
 
 async def populate(address: str, services: int, per_service: int) -> int:
     """Register services x per_service instances; return the size of one Lookup response."""
     async with grpc.aio.insecure_channel(address) as channel:
         stub = registry_service_pb2_grpc.RegistryServiceStub(channel)
-        semaphore = asyncio.Semaphore(64)
+        semaphore = asyncio.Semaphore(REGISTER_CONCURRENCY)
 
         async def register(s: int, i: int) -> None:
             instance = instance_pb2.Instance(
@@ -115,20 +144,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         serve = ["-m", "registry.cli.main", "serve", "--port", "0", "--db-path", str(Path(tmp) / "bench.db")]
         with child(serve, REGISTRY_READY, env={"REGISTRY_AUTH_MODE": "off"}) as registry:
+            began = time.monotonic()
             size = asyncio.run(populate(registry.address, args.services, args.per_service))
-            print(f"populated {args.services * args.per_service} instances; Lookup response {size} bytes")
+            took = time.monotonic() - began
+            count = args.services * args.per_service
+            print(
+                f"registered {count} instances in {took:.1f} s ({count / took:.0f}/s durable, "
+                f"{REGISTER_CONCURRENCY} in flight); Lookup response {size} bytes"
+            )
             ours = [
                 measure(registry.pid, registry.address, "lookup", c, args.seconds, size, args.services)
                 for c in args.concurrency
             ]
+            with etcd_wire.etcd_server() as (etcd_pid, etcd_address):
+                asyncio.run(populate_etcd(etcd_address, registry.address, args.services))
+                theirs = [
+                    measure(etcd_pid, etcd_address, "etcd", c, args.seconds, size, args.services)
+                    for c in args.concurrency
+                ]
         with child(["-m", "bench.echo_server"], ECHO_READY) as echo:
             floor = [
                 measure(echo.pid, echo.address, "echo", c, args.seconds, size, args.services)
                 for c in args.concurrency
             ]
-    for mine, base in zip(ours, floor, strict=True):
+    for mine, etcd, base in zip(ours, theirs, floor, strict=True):
         rows.append(["echo (floor)", *base, 1.0])
         rows.append(["Lookup", *mine, mine.cpu_us / base.cpu_us])
+        rows.append(["etcd Range", *etcd, etcd.cpu_us / base.cpu_us])
     print_table(
         f"Lookup vs bare grpc.aio echo "
         f"({args.services * args.per_service} instances, {args.services} services)",

@@ -1,6 +1,8 @@
 """Load generator (run as its own process): N concurrent callers for a fixed time.
 
-    python bench/unary_load.py ADDRESS lookup|echo CONCURRENCY SECONDS [ECHO_BYTES] [SERVICES]
+    python bench/unary_load.py ADDRESS lookup|etcd|echo CONCURRENCY SECONDS [ECHO_BYTES] [SERVICES]
+
+`etcd` reads one service's instances with a serializable KV.Range over its key prefix.
 
 Prints one JSON line with the call count and latency percentiles in milliseconds.
 """
@@ -12,13 +14,21 @@ import json
 import random
 import sys
 import time
+from typing import Any
 
 import grpc
 import uvloop
 
+from bench import etcd_wire
 from bench.echo_server import UNARY
 from generated.registry.v1 import registry_service_pb2 as pb
 from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
+
+
+def prefix_range(service: int) -> tuple[bytes, bytes]:
+    """The etcd key range holding one service's instances: `svc/<name>/` up to `svc/<name>0`."""
+    prefix = f"svc/svc-{service:04d}/".encode()
+    return prefix, prefix[:-1] + b"0"
 
 
 async def run(address: str, mode: str, concurrency: int, seconds: float, size: int, services: int) -> None:
@@ -30,6 +40,12 @@ async def run(address: str, mode: str, concurrency: int, seconds: float, size: i
 
             async def call() -> None:
                 await echo(payload, timeout=10)
+        elif mode == "etcd":
+            read: Any = etcd_wire.unary(channel, etcd_wire.KV_RANGE)
+            ranges = [etcd_wire.range_request(*prefix_range(i)) for i in range(services)]
+
+            async def call() -> None:
+                await read(random.choice(ranges), timeout=10)
         else:
             stub = pb_grpc.RegistryServiceStub(channel)
             requests = [pb.LookupRequest(service_name=f"svc-{i:04d}") for i in range(services)]

@@ -53,19 +53,22 @@ RETRY_POLICY: dict[str, Any] = {
 }
 
 
-def service_config() -> str:
-    """The gRPC service config (JSON) carrying the retry policy and the retry throttle."""
+def service_config(balance: bool = False) -> str:
+    """The gRPC service config (JSON) carrying the retry policy and the retry throttle; with
+    `balance` (several registry replicas), round-robin over them: calls and new streams go to
+    replicas that are up, so a dead replica's clients move by themselves."""
     names = [
         {"service": service, "method": method}
         for service, methods in IDEMPOTENT_METHODS.items()
         for method in methods
     ]
-    return json.dumps(
-        {
-            "methodConfig": [{"name": names, "retryPolicy": RETRY_POLICY}],
-            "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1},
-        }
-    )
+    config: dict[str, Any] = {
+        "methodConfig": [{"name": names, "retryPolicy": RETRY_POLICY}],
+        "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1},
+    }
+    if balance:
+        config["loadBalancingConfig"] = [{"round_robin": {}}]
+    return json.dumps(config)
 
 
 def reconnect_options(config: ClientConfig) -> list[tuple[str, Any]]:
@@ -86,7 +89,7 @@ def registry_channel_options(config: ClientConfig) -> list[tuple[str, Any]]:
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.max_pings_without_data", 0),
         ("grpc.enable_retries", 1),
-        ("grpc.service_config", service_config()),
+        ("grpc.service_config", service_config(balance=config.several)),
         *reconnect_options(config),
     ]
 

@@ -5,11 +5,14 @@ environment) works unchanged: `ClientConfig.from_env()` reads those names, and a
 it wins over the environment. Everything is validated here, once, so a misconfigured service fails at
 start with a `ConfigError` naming the setting, not at its first call.
 
+A registry cluster (docs/cluster.md) is several comma-separated addresses or one `dns:///name:port`:
+the channel balances over the replicas and moves to another one by itself when one fails.
+
 Environment variables (all optional except a registry URL):
 
 | variable | setting |
 | --- | --- |
-| `REGISTRY_URL` | `host:port`, `grpc://host:port` (plaintext) or `grpcs://host:port` (TLS) |
+| `REGISTRY_URL` | `host:port`, `grpc://host:port` (plain) or `grpcs://host:port` (TLS); a cluster: `a,b,c` |
 | `SERVICE_NAME` | this service's name (the JWT `sub`) |
 | `SERVICE_ID` | this instance's id; default `<hostname>-<pid>` |
 | `REGISTRY_CREDENTIALS_FILE` | this service's own credential (`registry credentials issue`): its key, |
@@ -31,6 +34,7 @@ Environment variables (all optional except a registry URL):
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import socket
@@ -127,15 +131,32 @@ class ClientConfig:
             object.__setattr__(self, "audience", credential.audience)
 
     @property
+    def addresses(self) -> list[str]:
+        """The registry addresses (`host:port`, or one `dns:///name:port`), without schemes."""
+        return [_split_url(url)[1] for url in _urls(self.registry_url)]
+
+    @property
     def target(self) -> str:
-        """The gRPC target (`host:port`) of the registry, without a scheme."""
-        return _split_url(self.registry_url)[1]
+        """The gRPC target of the registry: `host:port` for one replica; for several, an
+        `ipv4:`/`ipv6:` list (names resolved now) that the channel balances over and fails over
+        between by itself; `dns:///name:port` as given (gRPC resolves every address of the name)."""
+        addresses = self.addresses
+        if len(addresses) == 1:
+            return addresses[0]
+        return grpc_target(addresses)
+
+    @property
+    def several(self) -> bool:
+        """True when the URL names a registry cluster (several addresses or a DNS name)."""
+        return len(self.addresses) > 1 or self.addresses[0].startswith("dns:")
 
     @property
     def tls(self) -> bool:
         """True when the URL asks for TLS (`grpcs://` or `https://`) or a TLS file is given."""
         return (
-            _split_url(self.registry_url)[0] or self.tls_ca_file is not None or self.tls_cert_file is not None
+            _split_url(_urls(self.registry_url)[0])[0]
+            or self.tls_ca_file is not None
+            or self.tls_cert_file is not None
         )
 
     @property
@@ -178,7 +199,33 @@ def _convert(name: str, raw: str) -> Any:
     return raw
 
 
+def _urls(value: str) -> list[str]:
+    return [url.strip() for url in value.split(",") if url.strip()] or [value]
+
+
+def grpc_target(addresses: list[str]) -> str:
+    """`ipv4:a:p,b:p` (or ipv6) for gRPC's static resolver; host names are resolved here.
+    The registry CLI uses it too, for `--address a,b,c`."""
+    resolved: list[tuple[str, str]] = []
+    for address in addresses:
+        host, _, port = address.rpartition(":")
+        host = host.strip("[]")
+        try:
+            resolved.append((str(ipaddress.ip_address(host)), port))
+        except ValueError:
+            try:
+                infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+            except OSError as error:
+                raise ConfigError(f"registry_url: cannot resolve {host!r}: {error}") from None
+            resolved.append((str(infos[0][4][0]), port))
+    if all(ipaddress.ip_address(h).version == 4 for h, _ in resolved):
+        return "ipv4:" + ",".join(f"{h}:{p}" for h, p in resolved)
+    return "ipv6:" + ",".join(f"[{h}]:{p}" for h, p in resolved)
+
+
 def _split_url(url: str) -> tuple[bool, str]:
+    if url.startswith("dns:"):
+        return False, url.rstrip("/")
     scheme, sep, rest = url.partition("://")
     if not sep:
         return False, url.rstrip("/")
@@ -194,8 +241,13 @@ def _require(condition: bool, message: str) -> None:
 
 def validate(config: ClientConfig) -> None:
     """Refuse settings that could only fail later, naming the setting."""
-    host, _, port = config.target.rpartition(":")
-    _require(bool(host) and port.isdigit() and 0 < int(port) < 65536, "registry_url: expected host:port")
+    urls = _urls(config.registry_url)
+    _require(
+        len({_split_url(url)[0] for url in urls}) == 1, "registry_url: every address must use TLS, or none"
+    )
+    for address in config.addresses:
+        host, _, port = address.removeprefix("dns:").lstrip("/").rpartition(":")
+        _require(bool(host) and port.isdigit() and 0 < int(port) < 65536, "registry_url: expected host:port")
     _require(
         not config.service_name or bool(_SERVICE_NAME.match(config.service_name)),
         "service_name: 1-63 lower-case letters, digits and '-', starting with a letter",

@@ -24,6 +24,13 @@ from client.errors import RegistryClientError, from_rpc_error
 from client.model import HealthStatus, Load
 from client.registration_stats import RegistrationStats
 
+SILENT_INTERVALS = 4
+"""Heartbeat intervals without any ack (at least the call timeout) before a stream is replaced."""
+
+
+class SilentRegistryError(Exception):
+    """The registry holds the stream open but acknowledges nothing."""
+
 
 class Outcome(enum.Enum):
     """How a stream asks its registration to go on, besides ending with an error."""
@@ -65,6 +72,9 @@ class HeartbeatStream:
         sequence = 0
         try:
             while not self._stop.is_set():
+                if self._unanswered():
+                    self._end(SilentRegistryError("the registry stopped acknowledging beats"))
+                    return
                 sequence += 1
                 await self.call.write(self._beat(sequence))
                 self._owner.stats.beats += 1
@@ -77,6 +87,16 @@ class HeartbeatStream:
                         await wake.wait()
         except (grpc.RpcError, grpc.aio.UsageError, asyncio.InvalidStateError):
             return  # the call ended; the reader reports how (it sees the status, we do not)
+
+    def _unanswered(self) -> bool:
+        """True when the oldest beat still waiting for its ack is older than SILENT_INTERVALS
+        intervals (and the call timeout): the registry is alive to TCP but not answering (paused,
+        or cut off and fenced), so the stream is dropped and bound again, on another replica of
+        a cluster, long before keepalive would notice."""
+        if not self._sent:
+            return False
+        limit = max(SILENT_INTERVALS * self._owner.interval(), self._owner.call_timeout)
+        return time.monotonic() - min(self._sent.values()) > limit
 
     def _beat(self, sequence: int) -> heartbeat_pb.HeartbeatRequest:
         now = time.time()

@@ -21,17 +21,23 @@ from registry.api.inbox_client import InboxClient
 from registry.api.registry_servicer import REGISTRY_SERVICE_NAME, RegistryServicer
 from registry.api.relay_servicer import TRACED_METHODS, RelayServicer
 from registry.auth.delivery_tokens import DeliverySigner
-from registry.auth.interceptor import build_interceptor
+from registry.auth.interceptor import AuthInterceptor, build_interceptor
 from registry.clock import SystemClock
+from registry.cluster import ClusterParts
 from registry.config import Config
+from registry.core import paging
 from registry.core.catalog import Catalog
+from registry.core.cluster_liveness import ClusterLiveness
 from registry.core.events import EventBus
 from registry.core.graph import DependencyGraph
 from registry.core.graph_traffic import Traffic
 from registry.core.lifecycle import LifecycleAnnouncer
 from registry.core.liveness import Liveness, LivenessSettings
+from registry.core.liveness.stall import StallClock
 from registry.core.ports import Store
 from registry.core.relay import Relay
+from registry.core.replicated_catalog import ReplicatedCatalog
+from registry.core.replicated_events import ReplicatedEventBus
 from registry.metrics import MetricsExport, RegistryMetrics, RpcTimer, TimedStore
 from registry.server import build_server
 from registry.store.sqlite import SqliteStore
@@ -64,45 +70,53 @@ class Registry:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.metrics_export = _metrics_export(config)  # None when metrics are off
-        store = SqliteStore(config.db_path)
-        if self.metrics_export is not None:
-            self.store: Store = TimedStore(store, self.metrics_export.store_write.record)
+        catalog_settings: dict[str, Any] = {
+            "history_limit": config.watch_history,
+            "watcher_buffer": config.watch_buffer,
+            "max_watchers": config.max_watchers,
+            "max_watchers_per_caller": config.max_watchers_per_caller,
+            "watcher_buffer_bytes": config.watch_buffer_bytes,
+            "max_instances": config.max_instances,
+            "persist_interval": config.persist_interval,
+        }
+        self.cluster: ClusterParts | None = None
+        self.catalog: Catalog
+        if config.store == "etcd":
+            self.cluster = ClusterParts(config)
+            ownership = self.cluster.ownership
+            self.catalog = ReplicatedCatalog(
+                self.cluster.store, **catalog_settings, fenced=lambda: ownership.fenced
+            )
         else:
-            self.store = store
-        self.catalog = Catalog(
-            self.store,
-            history_limit=config.watch_history,
-            watcher_buffer=config.watch_buffer,
-            max_watchers=config.max_watchers,
-            max_instances=config.max_instances,
-            persist_interval=config.persist_interval,
-        )
-        self.liveness = Liveness(
-            self.catalog,
-            LivenessSettings(
-                reap_seconds=config.reap_seconds,
-                startup_grace_seconds=config.startup_grace_seconds,
-                self_preservation_threshold=config.self_preservation_threshold,
-                self_preservation_window_seconds=config.self_preservation_window_seconds,
-                max_streams=config.max_heartbeat_streams,
-                max_streams_per_caller=config.max_heartbeat_streams_per_caller,
-                bind_timeout=config.heartbeat_bind_timeout,
-                stream_break_debounce=config.stream_break_debounce_ms / 1000,
-            ),
-            SystemClock(),
-        )
+            store = SqliteStore(config.db_path)
+            if self.metrics_export is not None:
+                self.store: Store = TimedStore(store, self.metrics_export.store_write.record)
+            else:
+                self.store = store
+            self.catalog = Catalog(self.store, **catalog_settings)
+        self.liveness_clock, self.liveness = self._liveness(config)
         self.health = HealthServicer()
         self.certificates = server_certificates(config)  # None: plaintext
-        self.auth = build_interceptor(config)  # None when auth is off
+        # Keys are read or created in `start`, once the store has opened (and locked) the data
+        # directory: a registry that cannot start must leave no secret or key behind.
+        self.auth: AuthInterceptor | None = None  # None when auth is off
         self.telemetry = Telemetry(config.otlp_endpoint)
-        self.events = EventBus(
-            SqliteEventLog(config.db_path),
-            retention_count=config.event_retention_count,
-            retention_seconds=config.event_retention_seconds,
-            subscriber_buffer=config.event_subscriber_buffer,
-            max_subscribers=config.max_subscribers,
-        )
-        self.signer = DeliverySigner.from_data_dir(config.data_dir)
+        bus_settings: dict[str, Any] = {
+            "retention_count": config.event_retention_count,
+            "retention_seconds": config.event_retention_seconds,
+            "subscriber_buffer": config.event_subscriber_buffer,
+            "max_subscribers": config.max_subscribers,
+            "max_subscribers_per_caller": config.max_subscribers_per_caller,
+        }
+        self.events: EventBus
+        if self.cluster is not None:
+            self.events = ReplicatedEventBus(self.cluster.events, **bus_settings)
+        else:
+            self.events = EventBus(SqliteEventLog(config.db_path), **bus_settings)
+        # The signer is made in `start` (like the auth keys): its key file may be created there.
+        self.signer: DeliverySigner
+        self.relay: Relay
+        self._signer_of_cluster = None if self.cluster is None else self.cluster.signer
         self.inbox = InboxClient(
             self.telemetry.tracer,
             max_channels=config.relay_max_channels,
@@ -110,32 +124,60 @@ class Registry:
         )
         self.traffic = Traffic()
         self.graph = DependencyGraph(self.catalog.snapshot, self.traffic)
-        self.relay = Relay(
-            self.catalog,
-            self.inbox,
-            self.signer,
-            default_timeout=config.relay_timeout,
-            load_of=self.liveness.load,
-            traffic=self.traffic,
-        )
-        self.catalog.add_listener(self.relay.on_change)
         self._lifecycle = LifecycleAnnouncer(self.events, time.time)
-        self.catalog.add_listener(self._lifecycle.on_change)
+        announce = self._lifecycle.on_change
+        self.catalog.add_listener(announce if self.cluster is None else self.cluster.decided_here(announce))
         self.metrics: RegistryMetrics | None = None
         if self.metrics_export is not None:
-            auth = self.auth
             self.metrics = RegistryMetrics(
                 self.metrics_export,
                 catalog=self.catalog,
                 liveness=self.liveness,
                 events=self.events,
                 traffic=self.traffic,
-                refusals=(lambda: auth.refusals) if auth is not None else dict,
+                refusals=lambda: self.auth.refusals if self.auth is not None else {},
             )
         self._server: grpc.aio.Server | None = None
         self.console: ConsoleServer | None = None  # when --console-address is set
         self._stopped = False
         self.port = 0
+
+    def _liveness(self, config: Config) -> tuple[StallClock, Liveness]:
+        """The liveness engine on its stall clock: silence is measured on it, rates and send
+        times on the real clock (see registry/core/liveness/stall.py)."""
+        settings = LivenessSettings(
+            reap_seconds=config.reap_seconds,
+            startup_grace_seconds=config.startup_grace_seconds,
+            self_preservation_threshold=config.self_preservation_threshold,
+            self_preservation_window_seconds=config.self_preservation_window_seconds,
+            max_streams=config.max_heartbeat_streams,
+            max_streams_per_caller=config.max_heartbeat_streams_per_caller,
+            bind_timeout=config.heartbeat_bind_timeout,
+            stream_break_debounce=config.stream_break_debounce_ms / 1000,
+        )
+        system_clock = SystemClock()
+        clock = StallClock(system_clock)
+        liveness: Liveness
+        if self.cluster is not None:
+            liveness = ClusterLiveness(
+                self.catalog,
+                settings,
+                clock,
+                self.cluster.ownership,
+                real_clock=system_clock,
+                on_beat_read=clock.beat_read,
+            )
+        else:
+            liveness = Liveness(
+                self.catalog, settings, clock, real_clock=system_clock, on_beat_read=clock.beat_read
+            )
+        clock.watch_reads(lambda: liveness.beats, liveness.expected_beat_rate)
+        return clock, liveness
+
+    @property
+    def stopped(self) -> bool:
+        """`stop` was called (the store, and its lock on the database, are then released)."""
+        return self._stopped
 
     @property
     def address(self) -> str:
@@ -157,8 +199,24 @@ class Registry:
         ]
 
     async def start(self) -> None:
-        self._lifecycle.seed(await self.catalog.start())
+        self._lifecycle.seed(await self.catalog.start())  # opens and locks the store first
+        try:
+            self.auth = build_interceptor(self.config)
+            self.signer = self._signer_of_cluster or DeliverySigner.from_data_dir(self.config.data_dir)
+        except BaseException:
+            await self.catalog.close()  # releases the database for the next attempt
+            raise
+        self.relay = Relay(
+            self.catalog,
+            self.inbox,
+            self.signer,
+            default_timeout=self.config.relay_timeout,
+            load_of=self.liveness.load,
+            traffic=self.traffic,
+        )
+        self.catalog.add_listener(self.relay.on_change)
         await self.events.start()  # after the catalog: its store migrates the shared file
+        self.liveness_clock.start()
         self.liveness.start()
         services = self._services()
         tracing = TracingInterceptor(
@@ -174,6 +232,11 @@ class Registry:
             self.port = self._server.add_insecure_port(self.config.address)
         else:
             self.port = self._server.add_secure_port(self.config.address, self.certificates.credentials())
+        if self.cluster is not None:
+            await self.cluster.start(self.address)  # the shared signer adopts the cluster's key
+        # Page tokens are signed with a key derived from the delivery key: they survive a restart,
+        # and in cluster mode every replica accepts every other replica's tokens.
+        paging.use_key(self.signer.derived_key("page tokens"))
         await self._server.start()
         await self._start_console()
         for name in ["", *(s.full_name for s in services)]:
@@ -222,6 +285,7 @@ class Registry:
             return
         self._stopped = True
         await self.liveness.stop()  # first: streams cancelled below must not mark the fleet critical
+        await self.liveness_clock.stop()
         grace = self.config.grace_seconds if grace is None else grace
         await self.health.enter_graceful_shutdown()
         if self._server is not None:
@@ -234,6 +298,8 @@ class Registry:
         await self.inbox.close()
         await self.events.close()
         await self.catalog.close()
+        if self.cluster is not None:
+            await self.cluster.close()
         await asyncio.to_thread(self.telemetry.shutdown)  # flushes spans; blocking, bounded by its timeout
         if self.metrics_export is not None:
             await self.metrics_export.stop()

@@ -45,6 +45,13 @@ class Config:
         default=1_024, metadata={"help": "changes queued per watcher before it is cut"}
     )
     max_watchers: int = dataclasses.field(default=10_000, metadata={"help": "open Watch streams"})
+    max_watchers_per_caller: int = dataclasses.field(
+        default=5_000, metadata={"help": "open Watch streams per caller (token subject)"}
+    )
+    watch_buffer_bytes: int = dataclasses.field(
+        default=4 * 1024 * 1024,
+        metadata={"help": "approximate bytes of changes queued per watcher before it is cut"},
+    )
     max_instances: int = dataclasses.field(default=100_000, metadata={"help": "registered instances"})
     persist_interval: float = dataclasses.field(
         default=0.05, metadata={"help": "seconds between batched writes of status changes"}
@@ -150,6 +157,35 @@ class Config:
         default=1_024, metadata={"help": "events queued per subscriber before it is cut"}
     )
     max_subscribers: int = dataclasses.field(default=10_000, metadata={"help": "open Subscribe streams"})
+    max_subscribers_per_caller: int = dataclasses.field(
+        default=5_000, metadata={"help": "open Subscribe streams per caller (token subject)"}
+    )
+    # Cluster mode (docs/cluster.md)
+    store: str = dataclasses.field(
+        default="sqlite", metadata={"help": "sqlite (one process) or etcd (cluster mode: several replicas)"}
+    )
+    etcd_endpoints: str = dataclasses.field(
+        default="", metadata={"help": "comma-separated etcd client endpoints host:port (store=etcd)"}
+    )
+    etcd_prefix: str = dataclasses.field(
+        default="/registry", metadata={"help": "key prefix in etcd, so several registries share one etcd"}
+    )
+    etcd_user: str = dataclasses.field(default="", metadata={"help": "etcd user (with etcd auth enabled)"})
+    etcd_password: str = dataclasses.field(
+        default="", repr=False, metadata={"help": "etcd password; prefer the environment to the flag"}
+    )
+    etcd_ca_file: str = dataclasses.field(default="", metadata={"help": "CA bundle: talk TLS to etcd"})
+    etcd_cert_file: str = dataclasses.field(default="", metadata={"help": "client certificate for etcd TLS"})
+    etcd_key_file: str = dataclasses.field(default="", metadata={"help": "client key for etcd TLS"})
+    etcd_lease_ttl: int = dataclasses.field(
+        default=5, metadata={"help": "seconds a replica cut off from etcd keeps its instances"}
+    )
+    etcd_timeout: float = dataclasses.field(
+        default=3.0, metadata={"help": "seconds an etcd call may take before a write answers UNAVAILABLE"}
+    )
+    replica_id: str = dataclasses.field(
+        default="", metadata={"help": "this replica's name in cluster mode; default host-pid"}
+    )
     # Operator console (docs/console.md)
     console_address: str = dataclasses.field(
         default="", metadata={"help": "HOST:PORT of the web console (e.g. 127.0.0.1:8080); empty: off"}
@@ -275,6 +311,11 @@ def validate(config: Config) -> None:
     _require(config.watch_history >= 1, "watch_history must be >= 1")
     _require(config.watch_buffer >= 1, "watch_buffer must be >= 1")
     _require(config.max_watchers >= 1, "max_watchers must be >= 1")
+    _require(
+        min(config.max_watchers_per_caller, config.max_subscribers_per_caller) >= 1
+        and config.watch_buffer_bytes >= 1024,
+        "max_watchers_per_caller and max_subscribers_per_caller must be >= 1, watch_buffer_bytes >= 1024",
+    )
     _require(config.max_instances >= 1, "max_instances must be >= 1")
     _require(0 < config.persist_interval <= 10, "persist_interval must be in (0, 10]")
     _require(0 <= config.reap_seconds <= 86_400 * 30, "reap_seconds must be 0-2592000")
@@ -329,11 +370,36 @@ def validate(config: Config) -> None:
     _require(config.event_retention_seconds > 0, "event_retention_seconds must be > 0")
     _require(config.event_subscriber_buffer >= 1, "event_subscriber_buffer must be >= 1")
     _require(config.max_subscribers >= 1, "max_subscribers must be >= 1")
+    _require(config.store in {"sqlite", "etcd"}, "store must be sqlite or etcd")
+    _require(
+        config.store != "etcd"
+        or config.auth_mode == "off"
+        or bool(config.jwt_secret or config.jwt_secret_file or config.jwks_file),
+        "store=etcd: every replica must verify the same tokens, so none creates its own secret; "
+        "give each the same jwt_secret_file (or jwt_secret, or jwks_file)",
+    )
+    _require(
+        config.store != "etcd" or bool(split_list(config.etcd_endpoints)),
+        "store=etcd needs etcd_endpoints (host:port, comma-separated)",
+    )
+    _require(config.etcd_prefix.startswith("/") and len(config.etcd_prefix) > 1, "etcd_prefix must be /name")
+    _require(2 <= config.etcd_lease_ttl <= 300, "etcd_lease_ttl must be 2-300")
+    _require(0 < config.etcd_timeout <= 60, "etcd_timeout must be in (0, 60]")
+    _require(
+        not (config.etcd_cert_file or config.etcd_key_file) or bool(config.etcd_ca_file),
+        "etcd_cert_file and etcd_key_file need etcd_ca_file",
+    )
     console = config.console_host_port
     _require(
         console is None or config.auth_mode != "off" or is_loopback(console[0]) or config.insecure,
         "refusing to serve the console on a non-loopback address with auth_mode=off; bind a loopback "
         "address, enable auth, or pass --insecure",
+    )
+    _require(
+        console is None or is_loopback(console[0]) or bool(config.tls_cert_file) or config.insecure,
+        "refusing to serve the console in plaintext on a non-loopback address: its tokens would "
+        "cross the network in clear; set tls_cert_file and tls_key_file, bind a loopback address, "
+        "or pass --insecure",
     )
     _require(
         not config.console_trace_url or "{trace_id}" in config.console_trace_url,

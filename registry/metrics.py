@@ -46,7 +46,7 @@ from registry.core.catalog import Catalog
 from registry.core.events import EventBus
 from registry.core.graph_model import OBSERVED_KINDS
 from registry.core.graph_traffic import Traffic
-from registry.core.graph_window import Window
+from registry.core.graph_window import Window, percentile
 from registry.core.liveness import Liveness
 from registry.core.model import Change, ChangeType, HealthStatus, Instance, InstanceKey
 from registry.core.ports import Store, StoredState
@@ -355,16 +355,7 @@ class RpcLatency:
     def quantile(self, method: str, q: float) -> float:
         """Interpolated inside the bucket, like PromQL's histogram_quantile."""
         counts = self.counts[method]
-        total = sum(counts)
-        rank, seen = q * total, 0
-        for index, n in enumerate(counts):
-            if n and seen + n >= rank:
-                if index == len(LATENCY_BUCKETS):
-                    return LATENCY_BUCKETS[-1]
-                lower = LATENCY_BUCKETS[index - 1] if index else 0.0
-                return lower + (LATENCY_BUCKETS[index] - lower) * (rank - seen) / n
-            seen += n
-        return 0.0
+        return percentile(counts, sum(counts), q, LATENCY_BUCKETS)
 
 
 class RpcTimer(UnaryWrapper):
@@ -417,6 +408,10 @@ class TimedStore:
 
     async def put_instance(self, instance: Instance) -> None:
         await self._timed("put_instance", self._store.put_instance(instance))
+
+    async def put_instances(self, instances: Sequence[Instance]) -> None:
+        # One transaction of registrations (group commit): the same operation as a single put.
+        await self._timed("put_instance", self._store.put_instances(instances))
 
     async def delete_instance(self, key: InstanceKey) -> None:
         await self._timed("delete_instance", self._store.delete_instance(key))

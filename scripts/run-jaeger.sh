@@ -9,10 +9,10 @@ cat <<MSG
 Jaeger (in-memory, loopback only):
   OTLP gRPC  127.0.0.1:$JAEGER_OTLP_GRPC_PORT   OTLP HTTP 127.0.0.1:$JAEGER_OTLP_HTTP_PORT
   query API  http://127.0.0.1:$JAEGER_QUERY_HTTP_PORT/api/traces/<trace id>   (services: /api/services)
-  This build has no UI (go install embeds a placeholder page); read traces through the query API.
+  This build has no UI (built from the Go module: a placeholder page); read traces through the query API.
 Point the registry and the services at it:
   registry serve --otlp-endpoint 127.0.0.1:$JAEGER_OTLP_GRPC_PORT
-  export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$JAEGER_OTLP_GRPC_PORT   # SDK and example services
-  make demo OTLP=127.0.0.1:$JAEGER_OTLP_GRPC_PORT
+  export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$JAEGER_OTLP_GRPC_PORT   # your services (OTel SDK)
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$JAEGER_OTLP_GRPC_PORT make demo   # registry + examples
 MSG
 exec .tools/jaeger --config "$PWD/scripts/jaeger.yaml"

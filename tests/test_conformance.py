@@ -11,6 +11,7 @@ Throughout, the registry must log no ERROR.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -54,10 +55,11 @@ def node_program() -> list[str]:
     assert shutil.which("npm"), "npm installs conformance/node's dependencies"
     assert shutil.which("node"), "Node.js runs conformance/node"
     folder = ROOT / "conformance" / "node"
-    shutil.rmtree(folder / "node_modules" / "@grpc-service-registry", ignore_errors=True)
-    subprocess.run(
-        ["npm", "install", "--silent", "--no-audit", "--no-fund", "--install-links"], cwd=folder, check=True
-    )
+    with (folder / ".install.lock").open("w") as lock:  # one install at a time in this work tree
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.rmtree(folder / "node_modules" / "@grpc-service-registry", ignore_errors=True)
+        install = ["npm", "install", "--silent", "--no-audit", "--no-fund", "--install-links"]
+        subprocess.run(install, cwd=folder, check=True)
     return ["node", str(folder / "main.js")]
 
 
@@ -143,6 +145,7 @@ def test_a_client_in_another_language_uses_the_whole_api(
     assert registry.error_lines() == [], registry.output()
 
 
+@pytest.mark.timeout(240)  # tsc needs about 4 s of CPU; on two loaded cores that can take a minute
 def test_the_typescript_types_check_a_typescript_client(node_program: list[str]) -> None:
     """conformance/node/typed.ts compiles under `tsc --strict` against generated/node's types."""
     folder = ROOT / "conformance" / "node"

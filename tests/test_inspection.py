@@ -14,11 +14,13 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import grpc
+import jwt
 import pytest
 from google.protobuf import descriptor_pool
 from grpc_health.v1 import health_pb2
@@ -29,6 +31,7 @@ from tests.helpers.process import ServerProcess, running_server
 
 GRPCURL = shutil.which("grpcurl", path=str(Path(sys.executable).parent)) or shutil.which("grpcurl")
 SECRET = "inspection-tests-secret-0123456789abcdef"
+Metadata = tuple[tuple[str, str], ...]
 _ = (health_pb2, reflection_pb2)
 
 
@@ -86,17 +89,19 @@ def test_describe_works_for_every_listed_method(server: ServerProcess) -> None:
     assert unknown.returncode != 0, "a method the service does not have is still not found"
 
 
-def _call(channel: grpc.Channel, path: str, streaming: tuple[bool, bool], body: bytes) -> grpc.StatusCode:
+def _call(
+    channel: grpc.Channel, path: str, streaming: tuple[bool, bool], body: bytes, metadata: Metadata = ()
+) -> grpc.StatusCode:
     """One call with raw bytes as the request; returns its status code."""
     identity: dict[str, Any] = {"request_serializer": None, "response_deserializer": None}
     client_streaming, server_streaming = streaming
     try:
         if client_streaming:
-            list(channel.stream_stream(path, **identity)(iter([body, body]), timeout=2))
+            list(channel.stream_stream(path, **identity)(iter([body, body]), timeout=2, metadata=metadata))
         elif server_streaming:
-            list(channel.unary_stream(path, **identity)(body, timeout=0.5))
+            list(channel.unary_stream(path, **identity)(body, timeout=0.5, metadata=metadata))
         else:
-            channel.unary_unary(path, **identity)(body, timeout=2)
+            channel.unary_unary(path, **identity)(body, timeout=2, metadata=metadata)
     except grpc.RpcError as error:
         code: grpc.StatusCode = error.code()
         return code
@@ -127,4 +132,20 @@ def test_no_unauthenticated_call_logs_an_error(server: ServerProcess) -> None:
                 grpc.StatusCode.UNIMPLEMENTED,
                 grpc.StatusCode.UNAUTHENTICATED,
             }
+    assert server.error_lines() == [], server.output()
+
+
+def test_undecodable_requests_with_a_token_are_invalid_argument(server: ServerProcess) -> None:
+    """Past auth, a request that does not parse is INVALID_ARGUMENT on every registry method."""
+    now = int(time.time())
+    claims = {"sub": "orders", "aud": "registry", "iat": now, "exp": now + 300, "scope": "admin discover"}
+    metadata = (("authorization", f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"),)
+    pool = descriptor_pool.Default()
+    with grpc.insecure_channel(server.address) as channel:
+        for name in listed_methods(server.address):
+            service_name, _, method_name = name.rpartition(".")
+            method = pool.FindServiceByName(service_name).methods_by_name[method_name]
+            streaming = (method.client_streaming, method.server_streaming)
+            code = _call(channel, f"/{service_name}/{method_name}", streaming, b"\xff\xff", metadata)
+            assert code == grpc.StatusCode.INVALID_ARGUMENT, name
     assert server.error_lines() == [], server.output()

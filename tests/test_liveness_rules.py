@@ -154,6 +154,9 @@ def _paced(beats: list[tuple[float, float | None]], interval: float = 10.0, open
         pytest.param([(60.0, 10.0 * n) for n in range(7)], 7, id="queued beats paced by send time"),
         pytest.param([(0.0, 10.0 * n) for n in range(12)], BEAT_BURST, id="send times ahead of our clock"),
         pytest.param([(0.0, -10.0 * n) for n in range(12)], BEAT_BURST, id="send times going backwards"),
+        pytest.param(
+            [(0.0, -86_400 + 10.0 * n) for n in range(12)], BEAT_BURST, id="send times far in the past"
+        ),
     ],
 )
 def test_pacing(beats: list[tuple[float, float | None]], acked: int) -> None:

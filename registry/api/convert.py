@@ -45,6 +45,7 @@ _STATUSES = {int(member): member for member in HealthStatus}
 _NANOS = 1_000_000_000
 _DEFAULT_POLICY = HeartbeatPolicy()
 _FIELD_1 = b"\x0a"  # tag of field 1, wire type 2 (length-delimited)
+_FIELD_2_VARINT = b"\x10"  # tag of field 2, wire type 0 (varint)
 
 
 def _member(table: Mapping[int, E], value: int, field: str, enum_name: str) -> E:
@@ -246,10 +247,11 @@ class InstanceEncoder:
     def get_response(self, instance: Instance) -> pb.GetInstanceResponse:
         return pb.GetInstanceResponse.FromString(self.field_1(instance))
 
-    def lookup_response(self, instances: Iterable[Instance], revision: int) -> pb.LookupResponse:
-        response = pb.LookupResponse.FromString(b"".join(map(self.field_1, instances)))
-        response.revision = revision
-        return response
+    def lookup_bytes(self, instances: Iterable[Instance], revision: int) -> bytes:
+        """A serialized LookupResponse, straight from the cached instances: grpc sends these
+        bytes as they are (see `registry.wire.preencoded`)."""
+        body = b"".join(map(self.field_1, instances))
+        return body + _FIELD_2_VARINT + _varint(revision) if revision else body
 
     def list_instances_response(
         self, instances: Iterable[Instance], next_page_token: str, revision: int

@@ -20,7 +20,7 @@ import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2
@@ -36,33 +36,18 @@ from registry.core.errors import (
     RegistryError,
     Unauthenticated,
 )
+from registry.wire.handlers import CARDINALITY, Context, Handler, ServerInterceptor
 from registry.wire.status import abort
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Context = grpc.aio.ServicerContext[Any, Any]
-if TYPE_CHECKING:  # the stubs make these generic; the runtime classes are not subscriptable
-    Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
-    _Interceptor: TypeAlias = grpc.aio.ServerInterceptor[Any, Any]
-else:
-    Handler = grpc.RpcMethodHandler
-    _Interceptor = grpc.aio.ServerInterceptor
 
 PUBLIC_GROUPS: dict[str, Any] = {
     "health": health_pb2.DESCRIPTOR.services_by_name["Health"],
     "reflection": reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"],
 }
 """Services that `auth_public_methods` may open to callers without a token."""
-
-# Per cardinality (request_streaming, response_streaming): the handler attribute holding the
-# behavior and the factory that builds a handler of that cardinality.
-_CARDINALITY: dict[tuple[bool, bool], tuple[str, Callable[..., Handler]]] = {
-    (False, False): ("unary_unary", grpc.unary_unary_rpc_method_handler),
-    (False, True): ("unary_stream", grpc.unary_stream_rpc_method_handler),
-    (True, False): ("stream_unary", grpc.stream_unary_rpc_method_handler),
-    (True, True): ("stream_stream", grpc.stream_stream_rpc_method_handler),
-}
 
 
 def _methods_of(service: Any) -> list[str]:
@@ -96,7 +81,7 @@ def _denying(handler: Handler, error: RegistryError, caller: str, method: str) -
 
     # A coroutine behavior serves every cardinality: for streaming responses grpc.aio treats it
     # as the reader/writer style, and the abort happens before any message is read or written.
-    _, factory = _CARDINALITY[(handler.request_streaming, handler.response_streaming)]
+    _, factory = CARDINALITY[(handler.request_streaming, handler.response_streaming)]
     return factory(deny)
 
 
@@ -159,7 +144,7 @@ class _ExpiryGuard:
 
 def _expiring(handler: Handler, expires_at: float, caller: str, method: str) -> Handler:
     """`handler` with its streaming behavior ended by `_ExpiryGuard` at `expires_at`."""
-    attribute, factory = _CARDINALITY[(handler.request_streaming, handler.response_streaming)]
+    attribute, factory = CARDINALITY[(handler.request_streaming, handler.response_streaming)]
     behavior = getattr(handler, attribute)
 
     if inspect.isasyncgenfunction(behavior):
@@ -194,7 +179,7 @@ def _expiring(handler: Handler, expires_at: float, caller: str, method: str) -> 
     return factory(wrapped, handler.request_deserializer, handler.response_serializer)
 
 
-class AuthInterceptor(_Interceptor):
+class AuthInterceptor(ServerInterceptor):
     """Authenticates every call except the public groups, and enforces METHOD_RULES."""
 
     def __init__(self, verifier: Verifier, public_groups: Iterable[str] = ("health", "reflection")) -> None:

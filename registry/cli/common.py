@@ -25,7 +25,8 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--address",
         default=os.environ.get("REGISTRY_ADDRESS", DEFAULT_ADDRESS),
-        help=f"registry host:port (env REGISTRY_ADDRESS, default {DEFAULT_ADDRESS})",
+        help=f"registry host:port; a cluster: several comma-separated, or dns:///name:port "
+        f"(env REGISTRY_ADDRESS, default {DEFAULT_ADDRESS})",
     )
     parser.add_argument(
         "--token", default=os.environ.get("REGISTRY_TOKEN"), help="JWT for the call (env REGISTRY_TOKEN)"
@@ -61,16 +62,48 @@ def _read(path: str | None) -> bytes | None:
 
 def channel(args: argparse.Namespace) -> grpc.aio.Channel:
     """Plaintext, or TLS when `--tls` or any TLS file is given (the same REGISTRY_TLS_* variables
-    as the client SDK)."""
+    as the client SDK). A cluster (comma-separated addresses, or `dns:///name:port`): round-robin
+    over its replicas, calls retried on another replica when one is down."""
+    target, options = _target(args.address)
     if not (args.tls or args.tls_ca_file or args.tls_client_cert_file):
-        return grpc.aio.insecure_channel(args.address)
+        return grpc.aio.insecure_channel(target, options=options)
     credentials = grpc.ssl_channel_credentials(
         root_certificates=_read(args.tls_ca_file),
         private_key=_read(args.tls_client_key_file),
         certificate_chain=_read(args.tls_client_cert_file),
     )
-    options = [("grpc.ssl_target_name_override", args.tls_server_name)] if args.tls_server_name else []
-    return grpc.aio.secure_channel(args.address, credentials, options=options)
+    if args.tls_server_name:
+        options.append(("grpc.ssl_target_name_override", args.tls_server_name))
+    return grpc.aio.secure_channel(target, credentials, options=options)
+
+
+def _target(address: str) -> tuple[str, list[tuple[str, Any]]]:
+    addresses = [a.strip() for a in address.split(",") if a.strip()]
+    if len(addresses) <= 1 and not address.startswith("dns:"):
+        return address, []
+    from client.config import grpc_target  # noqa: PLC0415 - only for a cluster: the SDK is slow to import
+
+    target = address if len(addresses) == 1 else grpc_target(addresses)
+    return target, [("grpc.service_config", _CLUSTER_CONFIG)]
+
+
+_CLUSTER_CONFIG = json.dumps(
+    {
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "methodConfig": [
+            {
+                "name": [{}],
+                "retryPolicy": {
+                    "maxAttempts": 3,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "1s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ],
+    }
+)
 
 
 def message_json(message: Message) -> dict[str, Any]:
@@ -82,9 +115,26 @@ def print_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
+def printable(text: object) -> str:
+    """`text` safe for a terminal: every character Python does not call printable (control
+    characters such as ESC, NUL and newline; format characters such as bidi overrides and
+    zero-width joiners; separators other than the space) is shown as a `\\xNN`, `\\uNNNN` or
+    `\\UNNNNNNNN` escape instead of being interpreted. Values come from other services'
+    registrations, so an operator's terminal must never act on them."""
+    value = str(text)
+    if value.isprintable():  # the common case, checked in C
+        return value
+    return "".join(c if c.isprintable() else _escape(ord(c)) for c in value)
+
+
+def _escape(code: int) -> str:
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """Left-aligned columns sized to their widest cell; an empty table says so."""
-    cells = [[str(c) for c in row] for row in rows]
+    """Left-aligned columns sized to their widest cell, every cell `printable`; an empty table says
+    so."""
+    cells = [[printable(c) for c in row] for row in rows]
     if not cells:
         print("(none)")
         return

@@ -1,7 +1,9 @@
 """The catalog: every registered instance in memory, the revision counter, and the write paths.
 
-The in-memory index is `registry.core.catalog_index`, the paged reads `registry.core.catalog_paging`;
-this module owns what keeps memory, store, revisions and watchers in step.
+The in-memory index is `registry.core.catalog_index`, the paged reads `registry.core.catalog_paging`,
+the revision counter `registry.core.revisions` and the batched status writes
+`registry.core.status_writer`; this module owns what keeps memory, store, revisions and watchers
+in step.
 
 Memory is the read path (Lookup, List, Watch never touch the store); the store is the durable
 truth the catalog is rebuilt from at start. Three rules keep the two and the watchers in step:
@@ -30,13 +32,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from contextlib import suppress
+from typing import TypeVar
 
 from registry.core import catalog_paging, validation
 from registry.core.catalog_index import CatalogIndex
 from registry.core.catalog_paging import Page, ServiceSummary
 from registry.core.errors import (
     Reason,
+    Unavailable,
     instance_not_found,
     limit_reached,
     shutting_down,
@@ -51,12 +54,11 @@ from registry.core.model import (
     Registration,
 )
 from registry.core.ports import Store
+from registry.core.revisions import REVISION_BLOCK, Revisions
+from registry.core.status_writer import StatusWriter
 from registry.core.watch import Watcher, WatchHub
 
 log = logging.getLogger(__name__)
-
-REVISION_BLOCK = 100_000
-"""Revisions reserved per write of the revision ceiling."""
 
 
 class Catalog:
@@ -69,27 +71,37 @@ class Catalog:
         history_limit: int,
         watcher_buffer: int,
         max_watchers: int,
+        max_watchers_per_caller: int | None = None,
+        watcher_buffer_bytes: int = 4 * 1024 * 1024,
         max_instances: int,
         persist_interval: float,
         clock: Callable[[], float] = time.time,
         revision_block: int = REVISION_BLOCK,
+        max_pending_registrations: int = 10_000,
     ) -> None:
         self._store = store
         self._max_instances = max_instances
         self._persist_interval = persist_interval
         self._clock = clock
-        self._revision_block = revision_block
-        self._hub = WatchHub(history_limit=history_limit, buffer=watcher_buffer, max_watchers=max_watchers)
+        self._hub = WatchHub(
+            history_limit=history_limit,
+            buffer=watcher_buffer,
+            buffer_bytes=watcher_buffer_bytes,
+            max_watchers=max_watchers,
+            max_watchers_per_caller=max_watchers_per_caller,
+        )
         self._index = CatalogIndex()
-        self._revision = 0
-        self._durable_ceiling = 0
+        self._revisions = Revisions(revision_block)
         self._lock = asyncio.Lock()
-        self._pending: dict[InstanceKey, Instance] = {}
-        self._dirty = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._writer: asyncio.Task[None] | None = None
+        self._writer = StatusWriter(store, self._revisions, self._lock, persist_interval, self._stopping)
+        self._started = False
         self._listeners: list[Callable[[Change], None]] = []
         self._closed = False
+        self._max_pending_registrations = max_pending_registrations
+        self._registrations: list[tuple[Registration, asyncio.Future[tuple[Instance, bool]]]] = []
+        self._registrations_waiting = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
 
     # ----------------------------------------------------------------- life cycle
 
@@ -102,11 +114,13 @@ class Catalog:
         now = self._clock()
         for stored in state.instances:
             self._put(_unknown(stored, now))
-        self._revision = self._durable_ceiling = state.revision_ceiling
+        self._revisions.start_at(state.revision_ceiling)
         async with self._lock:
-            await self._flush_locked()
+            await self._writer.flush_locked()
         self._hub.open(self._revision)
-        self._writer = asyncio.create_task(self._write_loop(), name="catalog-writer")
+        self._writer.start()
+        self._started = True
+        self._committer = asyncio.create_task(self._commit_loop(), name="catalog-committer")
         log.info("catalog loaded", extra={"instances": self._count, "revision": self._revision})
         return list(state.instances)
 
@@ -121,13 +135,21 @@ class Catalog:
             return
         self._closed = True
         self.end_watches()
-        if self._writer is not None:
+        if self._committer is not None:  # answers what was admitted before closing, then ends
+            self._registrations_waiting.set()
+            await self._committer
+        if self._started:
             self._stopping.set()
-            self._dirty.set()
-            await self._writer
+            await self._writer.stop()
         await self._store.close()
 
     # ----------------------------------------------------------------- reads
+
+    @property
+    def possibly_stale(self) -> bool:
+        """Whether reads may be behind the durable state (cluster mode, a replica cut off from
+        its store); never in single-node mode, where memory is the truth."""
+        return False
 
     @property
     def revision(self) -> int:
@@ -174,9 +196,10 @@ class Catalog:
         """For metrics: watcher count, backlogs, cuts."""
         return self._hub
 
-    def watch(self, service_names: frozenset[str], after_revision: int) -> Watcher:
-        """Subscribe to changes of these services (all when empty); see `registry.core.watch`."""
-        return self._hub.subscribe(service_names, after_revision, self.snapshot)
+    def watch(self, service_names: frozenset[str], after_revision: int, caller: str = "") -> Watcher:
+        """Subscribe to changes of these services (all when empty), in one of `caller`'s watcher
+        slots; see `registry.core.watch`."""
+        return self._hub.subscribe(service_names, after_revision, self.snapshot, caller)
 
     def add_listener(self, listener: Callable[[Change], None]) -> None:
         """Call `listener` synchronously for every change, after it is applied and published."""
@@ -185,39 +208,99 @@ class Catalog:
     # ----------------------------------------------------------------- writes
 
     async def register(self, registration: Registration) -> tuple[Instance, bool]:
-        """Create or update an instance; True when created. An equal registration is a no-op."""
+        """Create or update an instance; True when created. An equal registration is a no-op.
+
+        Registrations that arrive while one is being written are committed together in the next
+        transaction (group commit: one disk sync for all of them); each is answered only after
+        its transaction is durable. At most `max_pending_registrations` wait at once (admission
+        control): more are refused with UNAVAILABLE so the admitted ones finish."""
         registration = validation.registration(registration)
-        key = registration.key
-        async with self._lock:
-            current = self.find(key)
+        if self._closed:
+            raise shutting_down()
+        if len(self._registrations) >= self._max_pending_registrations:
+            raise Unavailable(
+                f"{self._max_pending_registrations} registrations are being committed; retry shortly",
+                reason=Reason.REGISTRY_BUSY,
+                metadata={"limit": str(self._max_pending_registrations)},
+            )
+        answer: asyncio.Future[tuple[Instance, bool]] = asyncio.get_running_loop().create_future()
+        self._registrations.append((registration, answer))
+        self._registrations_waiting.set()
+        return await answer
+
+    async def _commit_loop(self) -> None:
+        """Commit queued registrations, all that queued meanwhile in each transaction."""
+        while True:
+            await self._registrations_waiting.wait()
+            self._registrations_waiting.clear()
+            batch, self._registrations = self._registrations, []
+            if not batch:
+                if self._closed:
+                    return
+                continue
+            try:
+                async with self._lock:
+                    await self._commit_locked(batch)
+            except Exception as error:  # the store failed: every waiting registration hears it
+                log.exception("committing registrations failed", extra={"registrations": len(batch)})
+                for _, answer in batch:
+                    _fail(answer, error)
+
+    async def _commit_locked(
+        self, batch: list[tuple[Registration, asyncio.Future[tuple[Instance, bool]]]]
+    ) -> None:
+        planned: dict[InstanceKey, Instance] = {}
+        writes: list[tuple[Registration, asyncio.Future[tuple[Instance, bool]], Instance]] = []
+        count = self._count
+        now = self._clock()
+        for registration, answer in batch:
+            key = registration.key
+            current = planned.get(key) or self.find(key)
             if current is not None and current.registration == registration:
-                return current, False
-            if current is None and self._count >= self._max_instances:
-                raise limit_reached(
-                    Reason.TOO_MANY_INSTANCES,
-                    f"the registry holds its maximum of {self._max_instances} instances",
-                    self._max_instances,
-                )
-            if self._revision >= self._durable_ceiling:
-                await self._flush_locked()
-            now = self._clock()
-            written = _registered(registration, current, now, self._revision + 1)
-            await self._store.put_instance(written)
+                if key in planned:
+                    writes.append((registration, answer, current))  # answered with the write
+                else:
+                    _answer(answer, (current, False))
+                continue
+            if current is None:
+                if count >= self._max_instances:
+                    too_many = limit_reached(
+                        Reason.TOO_MANY_INSTANCES,
+                        f"the registry holds its maximum of {self._max_instances} instances",
+                        self._max_instances,
+                    )
+                    _fail(answer, too_many)
+                    continue
+                count += 1
+            written = _registered(registration, current, now, self._revision + len(writes) + 1)
+            planned[key] = written
+            writes.append((registration, answer, written))
+        if not writes:
+            return
+        if self._revisions.exhausted_by(len(writes)):
+            await self._writer.flush_locked()
+        await self._store.put_instances([written for _, _, written in writes])
+        # Applied in arrival order: each revision after the commit, as for a single write.
+        for registration, answer, written in writes:
+            key = registration.key
             # A status change may have run during the write, taking a revision and moving the
             # status on: build what memory gets from the state as it is now.
             current = self.find(key)
+            if current is not None and current.registration == registration:
+                _answer(answer, (current, False))  # an earlier entry of this batch made it
+                continue
             revision = self._next_revision()
             instance = _registered(registration, current, now, revision)
             self._apply(
                 Change(ChangeType.ADDED if current is None else ChangeType.UPDATED, instance, revision)
             )
-            if instance != written:
+            if instance != written and planned.get(key) is written:
                 await self._correct(written, instance)
-        log.info(
-            "registered",
-            extra={"service": key[0], "instance": key[1], "revision": revision, "new": current is None},
-        )
-        return instance, current is None
+            log.info(
+                "registered",
+                extra={"service": key[0], "instance": key[1], "revision": revision, "new": current is None},
+            )
+            _answer(answer, (instance, current is None))
 
     async def _correct(self, written: Instance, instance: Instance) -> None:
         """Make the store match memory after a registration raced a status change."""
@@ -237,7 +320,7 @@ class Catalog:
             await self._store.delete_instance(key)
             instance = self.get(key)  # as it is now: its status may have changed meanwhile
             revision = self._next_revision()
-            self._pending.pop(key, None)
+            self._writer.forget(key)
             self._apply(Change(ChangeType.REMOVED, instance, revision))
         log.info("deregistered", extra={"service": key[0], "instance": key[1], "revision": revision})
         return revision
@@ -265,11 +348,19 @@ class Catalog:
 
     # ----------------------------------------------------------------- internals
 
+    @property
+    def _revision(self) -> int:
+        return self._revisions.current
+
+    @_revision.setter
+    def _revision(self, revision: int) -> None:
+        self._revisions.current = revision
+
     def _next_revision(self) -> int:
-        self._revision += 1
-        if self._durable_ceiling - self._revision <= self._revision_block // 2:
-            self._dirty.set()  # the writer reserves the next block
-        return self._revision
+        revision = self._revisions.next()
+        if self._revisions.reservation_due:
+            self._writer.wake()  # the writer reserves the next block
+        return revision
 
     def _apply(self, change: Change) -> None:
         if change.type is ChangeType.REMOVED:
@@ -294,38 +385,20 @@ class Catalog:
         return self._index.count
 
     def _queue_state(self, instance: Instance) -> None:
-        self._pending[instance.key] = instance
-        self._dirty.set()
+        self._writer.queue(instance)
 
-    async def _write_loop(self) -> None:
-        while not self._stopping.is_set():
-            await self._dirty.wait()
-            with suppress(TimeoutError):
-                async with asyncio.timeout(self._persist_interval):
-                    await self._stopping.wait()
-            self._dirty.clear()
-            try:
-                async with self._lock:
-                    await self._flush_locked()
-            except Exception:
-                log.exception("persisting status changes failed; retrying at the next flush")
-                self._dirty.set()
 
-    async def _flush_locked(self) -> None:
-        """Write pending state changes and, when due, the next revision reservation."""
-        batch, self._pending = self._pending, {}
-        ceiling = self._durable_ceiling
-        if ceiling - self._revision <= self._revision_block // 2:
-            ceiling = self._revision + self._revision_block
-        if not batch and ceiling == self._durable_ceiling:
-            return
-        try:
-            await self._store.save_batch(list(batch.values()), ceiling)
-        except BaseException:
-            for key, instance in batch.items():
-                self._pending.setdefault(key, instance)  # newer changes win
-            raise
-        self._durable_ceiling = ceiling
+_T = TypeVar("_T")
+
+
+def _answer(answer: asyncio.Future[_T], value: _T) -> None:
+    if not answer.done():  # the caller may have given up (cancelled) meanwhile
+        answer.set_result(value)
+
+
+def _fail(answer: asyncio.Future[_T], error: BaseException) -> None:
+    if not answer.done():
+        answer.set_exception(error)
 
 
 def _unknown(stored: Instance, now: float) -> Instance:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 from array import array
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -94,22 +94,24 @@ class WindowStats:
 EMPTY_STATS = WindowStats(0, MappingProxyType({}), 0.0, 0.0, 0.0)
 
 
-def percentile(buckets: list[int], count: int, q: float) -> float:
-    """The q-quantile (0 < q <= 1) of a bucketed distribution, interpolated inside its bucket;
-    the highest finite bound when the rank falls in the overflow bucket."""
+def percentile(
+    buckets: Sequence[int], count: int, q: float, bounds: Sequence[float] = LATENCY_BOUNDS
+) -> float:
+    """The q-quantile (0 < q <= 1) of a bucketed distribution (one more bucket than `bounds`, the
+    last above them all), interpolated inside its bucket; the highest finite bound when the rank
+    falls in the overflow bucket."""
     if count == 0:
         return 0.0
     rank = q * count
     seen = 0
     for index, in_bucket in enumerate(buckets):
         if in_bucket and seen + in_bucket >= rank:
-            if index == BUCKETS - 1:
-                return LATENCY_BOUNDS[-1]
-            lower = LATENCY_BOUNDS[index - 1] if index else 0.0
-            upper = LATENCY_BOUNDS[index]
-            return lower + (upper - lower) * (rank - seen) / in_bucket
+            if index == len(bounds):
+                return bounds[-1]
+            lower = bounds[index - 1] if index else 0.0
+            return lower + (bounds[index] - lower) * (rank - seen) / in_bucket
         seen += in_bucket
-    return LATENCY_BOUNDS[-1]
+    return bounds[-1]
 
 
 class EdgeWindows:

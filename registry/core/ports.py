@@ -17,12 +17,22 @@ Nothing here imports grpc, SQL, crypto or the filesystem.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from registry.core.messages import Envelope, Reply
 from registry.core.model import Instance, InstanceKey
+
+
+class StoreOpenError(Exception):
+    """The store cannot be opened (locked by another process, not a database, unwritable). Its
+    text is one line naming the file and the cause, fit to show an operator as it is."""
+
+    def __init__(self, path: str, cause: str) -> None:
+        super().__init__(f"{path}: {cause}")
+        self.path = path
+        self.cause = cause
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +53,12 @@ class Store(Protocol):
         """Insert or replace one instance durably (registration content and state)."""
         ...
 
+    async def put_instances(self, instances: Sequence[Instance]) -> None:
+        """Insert or replace several instances durably in one transaction (registration group
+        commit: one disk sync for every registration that arrived meanwhile). In order: a later
+        entry for the same key wins."""
+        ...
+
     async def delete_instance(self, key: InstanceKey) -> None:
         """Remove one instance durably; removing an absent one is not an error."""
         ...
@@ -56,6 +72,50 @@ class Store(Protocol):
     async def close(self) -> None:
         """Flush and release the backend."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChange:
+    """One change another writer (or this one) made to a replicated store, in revision order.
+    `instance` is the instance as stored now, None when it was removed; `key` None means no change:
+    the store reached `revision` (a progress report)."""
+
+    revision: int
+    key: InstanceKey | None
+    instance: Instance | None = None
+
+
+class ReplicatedStore(Protocol):
+    """The store of cluster mode: several registry replicas write it, every replica follows it.
+
+    Revisions are the store's own (one order for the whole cluster): every write returns the
+    revision it made, and `changes` yields every write, this replica's included, in that order.
+    The catalog applies changes only from `changes`, so all replicas apply the same sequence."""
+
+    async def open(self) -> StoredState:
+        """Read every instance (statuses as stored) at one revision, `revision_ceiling`."""
+        ...
+
+    async def put_instance(self, instance: Instance, expect_mod_revision: int) -> int | None:
+        """Write `instance` if its stored mod_revision is still `expect_mod_revision` (0: absent);
+        the revision of the write, or None when someone wrote it in between."""
+        ...
+
+    async def delete_instance(self, key: InstanceKey) -> int | None:
+        """Remove one instance; the revision of the removal, None when it was not stored."""
+        ...
+
+    async def save_statuses(self, instances: Sequence[Instance]) -> None:
+        """Write the status of each instance, only over the same incarnation (create_revision)
+        and only while this replica may decide it (it owns the instance, or judges orphans)."""
+        ...
+
+    def changes(self, after_revision: int) -> AsyncIterator[StoredChange]:
+        """Every change after `after_revision`, in order, forever (reconnecting as needed), with
+        progress reports while quiet."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +159,34 @@ class EventLog(Protocol):
     async def close(self) -> None:
         """Release the backend."""
         ...
+
+
+class ReplicatedEventLog(Protocol):
+    """The event log of cluster mode: every replica appends, every replica follows, and the store
+    (not the replica) assigns the sequence, so subscribers on any replica see one order."""
+
+    async def open(self) -> EventBounds: ...
+
+    async def append(self, events: Sequence[Envelope]) -> list[Envelope]:
+        """Store the events durably; them with the sequences the store gave them."""
+        ...
+
+    async def read_events(
+        self, after: int, before: int, limit: int, newest_first: bool = False
+    ) -> list[Envelope]: ...
+
+    async def first_sequence_at(self, time: float) -> int | None: ...
+
+    async def trim(self, created_before: float, keep: int) -> EventBounds:
+        """Delete events older than `created_before`, then the oldest beyond `keep`."""
+        ...
+
+    def follow(self, after: int) -> AsyncIterator[Envelope | int]:
+        """Every event any replica stores after sequence `after`, in order, forever; an int
+        reports that nothing was stored up to that sequence."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 class DeliveryTokenSigner(Protocol):

@@ -13,6 +13,7 @@ tell a repeat from a new command.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import time
@@ -129,7 +130,7 @@ class Relay:
         if self._traffic is None:
             return await self._send(envelope, balancing, time_left)
         started = self._clock()
-        code = CODE_CANCELLED
+        code = CODE_UNKNOWN
         try:
             delivered = await self._send(envelope, balancing, time_left)
             code = 0
@@ -138,6 +139,9 @@ class Relay:
             raise
         except RegistryError as error:
             code = _CODES.get(type(error), CODE_UNKNOWN)
+            raise
+        except asyncio.CancelledError:  # the caller went away
+            code = CODE_CANCELLED
             raise
         finally:
             self._traffic.record(

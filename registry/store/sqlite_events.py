@@ -162,3 +162,9 @@ async def _bounds(conn: aiosqlite.Connection) -> EventBounds:
     ((oldest,),) = await conn.execute_fetchall(_OLDEST)
     ((newest,),) = await conn.execute_fetchall(_NEWEST)
     return EventBounds(int(oldest), int(newest))
+
+
+# The row shape doubles as the etcd event log's value format (registry/store/etcd_events.py).
+EVENT_COLUMNS = _COLUMNS
+event_to_row = _row
+event_from_row = _event

@@ -13,28 +13,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any
 
 import grpc
 from google.protobuf.message import DecodeError
 
 from registry.core.errors import InvalidArgument
+from registry.wire.handlers import CARDINALITY, Context, Handler, ServerInterceptor
 from registry.wire.status import abort
-
-Context = grpc.aio.ServicerContext[Any, Any]
-if TYPE_CHECKING:  # the stubs make these generic; the runtime classes are not subscriptable
-    Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
-    _Interceptor: TypeAlias = grpc.aio.ServerInterceptor[Any, Any]
-else:
-    Handler = grpc.RpcMethodHandler
-    _Interceptor = grpc.aio.ServerInterceptor
-
-_FACTORIES: dict[tuple[bool, bool], tuple[str, Callable[..., Handler]]] = {
-    (False, False): ("unary_unary", grpc.unary_unary_rpc_method_handler),
-    (False, True): ("unary_stream", grpc.unary_stream_rpc_method_handler),
-    (True, False): ("stream_unary", grpc.stream_unary_rpc_method_handler),
-    (True, True): ("stream_stream", grpc.stream_stream_rpc_method_handler),
-}
 
 
 class _Undecodable:
@@ -101,7 +87,7 @@ def _guard_unary_request(behavior: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-class DecodeGuardInterceptor(_Interceptor):
+class DecodeGuardInterceptor(ServerInterceptor):
     """Answers INVALID_ARGUMENT for requests that do not parse (see the module docstring).
 
     The guarded handler is built once per method (the servicers' handlers never change), so a call
@@ -128,7 +114,7 @@ class DecodeGuardInterceptor(_Interceptor):
     @staticmethod
     def _guard(handler: Handler) -> Handler:
         streaming = (handler.request_streaming, handler.response_streaming)
-        attribute, factory = _FACTORIES[streaming]
+        attribute, factory = CARDINALITY[streaming]
         assert handler.request_deserializer is not None
         guard = _guard_stream_requests if handler.request_streaming else _guard_unary_request
         return factory(

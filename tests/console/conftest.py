@@ -185,6 +185,12 @@ def sign_in(page: Page, url: str, token: str = OPERATOR) -> None:
     page.wait_for_selector("#app:not([hidden])")
 
 
+def open_service(page: Page, url: str, service: str, token: str = OPERATOR) -> None:
+    """Sign in and open one service's instances in the fleet view."""
+    sign_in(page, url, token)
+    page.click(f'#services tr[data-service="{service}"]')
+
+
 def screenshot(page: Page, out: Path, name: str) -> Path:
     """Save a screenshot in the test's output folder, and into CONSOLE_SCREENSHOTS (docs/images) when set."""
     path = out / f"{name}.png"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import time
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,7 +18,15 @@ from playwright.sync_api import Page, expect
 
 from generated.registry.v1 import heartbeat_service_pb2 as hb
 from generated.registry.v1 import heartbeat_service_pb2_grpc as hb_grpc
-from tests.console.conftest import TRACE_URL, ConsoleRegistry, counts_of, mint, screenshot, sign_in
+from tests.console.conftest import (
+    TRACE_URL,
+    ConsoleRegistry,
+    counts_of,
+    mint,
+    open_service,
+    screenshot,
+    sign_in,
+)
 
 STATUSES = ("unknown", "healthy", "degraded", "critical", "dead", "draining")
 
@@ -103,8 +112,7 @@ def test_fleet_counts_match_the_api(fleet: ConsoleRegistry, page: Page, tmp_path
 def test_a_sigkilled_instance_turns_critical_on_the_page_within_a_second(
     fleet: ConsoleRegistry, page: Page, tmp_path: Path
 ) -> None:
-    sign_in(page, fleet.url)
-    page.click('#services tr[data-service="billing"]')
+    open_service(page, fleet.url, "billing")
     badge = page.locator('#instances tr[data-instance="billing-1"] .status')
     expect(badge).to_have_text("healthy")
     page.evaluate("window.__notReloaded = true")
@@ -121,8 +129,7 @@ def test_a_sigkilled_instance_turns_critical_on_the_page_within_a_second(
 def test_a_drain_from_the_page_reaches_the_instances_heartbeat_stream(
     fleet: ConsoleRegistry, page: Page, tmp_path: Path
 ) -> None:
-    sign_in(page, fleet.url)
-    page.click('#services tr[data-service="orders"]')
+    open_service(page, fleet.url, "orders")
     row = page.locator('#instances tr[data-instance="orders-2"]')
     row.locator('button[data-action="drain"]').click()
     expect(page.locator("#confirm")).to_be_visible()
@@ -141,8 +148,7 @@ def test_a_drain_from_the_page_reaches_the_instances_heartbeat_stream(
 
 
 def test_a_token_of_another_service_may_not_drain(fleet: ConsoleRegistry, page: Page) -> None:
-    sign_in(page, fleet.url, mint("payments", "discover"))
-    page.click('#services tr[data-service="orders"]')
+    open_service(page, fleet.url, "orders", mint("payments", "discover"))
     expect(
         page.locator('#instances tr[data-instance="orders-1"] button[data-action="drain"]')
     ).to_be_disabled()
@@ -172,22 +178,30 @@ def test_the_graph_shows_a_relayed_call_its_analysis_and_the_blast_radius(
     assert {"undeclared", "observed"} <= set(observed[0])
     assert observed[1].startswith("1 command")
     assert "hard" in page.evaluate(f"() => {cy}.$id('orders->payments').classes()")
-    # The registry's analysis: orders -> catalog -> orders is a cycle; orders -> payments the
-    # longest chain of hard dependencies.
+    # The registry's analysis: orders -> catalog -> orders is a cycle, drawn as one; the critical
+    # path (the longest chain of hard dependencies) is drawn in bold.
     assert page.evaluate(f"() => {cy}.nodes('.cycle').map(n => n.id()).sort()") == ["catalog", "orders"]
-    assert page.evaluate(f"() => {cy}.$id('orders->payments').hasClass('critical')") is True
+    path = page.evaluate(
+        """async () => (await (await fetch('/api/graph', {headers: {Authorization: 'Bearer ' +
+            sessionStorage.getItem('registry-console-token')}})).json()).analysis.criticalPath"""
+    )
+    assert len(path) >= 2
+    assert path[-1] == "payments"  # every chain of hard dependencies here ends there
+    hops = [f"{a}->{b}" for a, b in pairwise(path)]
+    assert page.evaluate(f"(hops) => hops.every(h => {cy}.$id(h).hasClass('critical'))", hops) is True
     expect(page.locator("#graph-note")).to_contain_text("called but undeclared: catalog → payments")
+    screenshot(page, tmp_path, "console-graph")
     # A real click on the node where Cytoscape drew it shows who depends on payments.
     page.wait_for_timeout(300)  # the layout's first frame
     x, y = page.evaluate(f"() => {{ const p = {cy}.$id('payments').renderedPosition(); return [p.x, p.y]; }}")
     box = page.locator("#graph").bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + x, box["y"] + y)
-    expect(page.locator("#graph-note")).to_contain_text("blast radius of payments")
+    expect(page.locator("#graph-radius")).to_contain_text("blast radius of payments")
     radius = page.evaluate(f"() => {cy}.nodes('.radius').map(n => n.id())")
     assert {"catalog", "orders"} <= set(radius)
     assert "payments" not in radius
-    screenshot(page, tmp_path, "console-graph")
+    screenshot(page, tmp_path, "console-graph-blast-radius")
 
 
 def test_the_event_tail_shows_a_published_event_with_its_trace_id(

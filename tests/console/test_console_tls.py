@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from pathlib import Path
@@ -10,6 +11,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import StartRegistry
+from tests.helpers.certs import Authority
 from tests.test_tls import Pki, tls_settings
 
 
@@ -54,3 +56,32 @@ async def test_with_mutual_tls_the_console_wants_a_client_certificate(
     assert await _status(registry.console.url, _client_context(pki, with_certificate=True)) == 200
     with pytest.raises(aiohttp.ClientError):
         await _status(registry.console.url, _client_context(pki, with_certificate=False))
+
+
+async def test_a_renewed_certificate_is_served_without_a_restart(
+    start_registry: StartRegistry, pki: Pki, tmp_path: Path
+) -> None:
+    registry = await start_registry(
+        console_address="127.0.0.1:0", **tls_settings(pki, tls_reload_seconds=0.05)
+    )
+    assert registry.console is not None
+    url = registry.console.url
+    assert await _status(url, _client_context(pki, with_certificate=False)) == 200
+    # The renewal, from a new CA, written the way certbot and cert-manager do (rename into place).
+    renewed = Authority(tmp_path / "renewed", "renewed-ca").issue("registry", server=True)
+    for name in ("cert", "key"):
+        staging = getattr(pki.server, name).with_suffix(".new")
+        staging.write_bytes(getattr(renewed, name).read_bytes())
+        staging.replace(getattr(pki.server, name))
+    trusting_the_renewal = ssl.create_default_context(cafile=str(tmp_path / "renewed" / "renewed-ca.pem"))
+    for _ in range(100):
+        await asyncio.sleep(0.06)
+        try:
+            assert await _status(url, trusting_the_renewal) == 200
+            break
+        except aiohttp.ClientConnectorCertificateError:
+            continue
+    else:
+        pytest.fail("the renewed certificate was never served")
+    with pytest.raises(aiohttp.ClientConnectorCertificateError):
+        await _status(url, _client_context(pki, with_certificate=False))  # the old CA's pair is gone

@@ -225,6 +225,7 @@ def render_tool(name: str) -> Path:
     return tool
 
 
+@pytest.mark.timeout(180)  # real subprocesses (the CLI, a renderer) on a busy machine
 async def test_table_output_lists_the_analysis(topology: Topology) -> None:
     text = await asyncio.to_thread(cli, topology)
     assert re.search(r"^web\s+orders\s+hard\s+-\s+4\s+0\s", text, re.MULTILINE), text
@@ -233,6 +234,7 @@ async def test_table_output_lists_the_analysis(topology: Topology) -> None:
     assert "unserved hard: orders -> ledger" in text
 
 
+@pytest.mark.timeout(180)  # real subprocesses (the CLI, a renderer) on a busy machine
 async def test_dot_output_renders_with_graphviz(topology: Topology, tmp_path: Path) -> None:
     dot = shutil.which("dot")
     assert dot, "Graphviz `dot` is missing: run `make tools` (installs Debian graphviz)"
@@ -254,6 +256,7 @@ async def test_dot_output_renders_with_graphviz(topology: Topology, tmp_path: Pa
     assert red == {("orders", "payments"), ("payments", "orders"), ("orders", "web"), ("web", "orders")}
 
 
+@pytest.mark.timeout(180)  # real subprocesses (the CLI, a renderer) on a busy machine
 async def test_mermaid_output_renders_with_the_mermaid_cli(topology: Topology, tmp_path: Path) -> None:
     mmdc = render_tool("mmdc")
     chromium = shutil.which("chromium")
@@ -277,6 +280,7 @@ async def test_mermaid_output_renders_with_the_mermaid_cli(topology: Topology, t
         assert text in drawing, text
 
 
+@pytest.mark.timeout(180)  # real subprocesses (the CLI, a renderer) on a busy machine
 async def test_cytoscape_output_loads_into_cytoscape_js(topology: Topology) -> None:
     render_tool("mmdc")  # the same npm ci installs cytoscape
     elements = await asyncio.to_thread(cli, topology, "--format", "cytoscape")

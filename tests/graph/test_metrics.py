@@ -4,6 +4,7 @@ prometheus_client's own text parser, values checked against what the workload di
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import urllib.error
 import urllib.request
@@ -214,3 +215,21 @@ async def test_the_same_metrics_are_pushed_over_otlp(start_registry: StartRegist
     calls = {p.attributes[0].value.string_value: p.as_int for p in sink.points["registry.rpc.calls"]}
     assert calls == {"Lookup": 3, "Register": 0, "Deregister": 0}
     assert [p.as_int for p in sink.points["registry.heartbeats"]] == [0]
+
+
+async def test_the_scrape_port_shrugs_off_garbage(
+    start_registry: StartRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = await start_registry(metrics_port=0)
+    assert registry.metrics_export is not None
+    port = registry.metrics_export.port
+    for garbage in [b"\x00\xff" * 50 + b"\r\n\r\n", b"GET /metrics HTTP/1.1\r\n", b""]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(garbage)
+        writer.write_eof()
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 405"), answer[:40]
+    samples = await asyncio.to_thread(scrape, port)
+    assert value(samples, "registry_heartbeats_total") == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

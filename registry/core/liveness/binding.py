@@ -32,6 +32,10 @@ class BindingOwner(Protocol):
 
     def now(self) -> float: ...
 
+    def real_now(self) -> float: ...
+
+    def beat_read(self, excess_age: float) -> None: ...
+
     def wall(self) -> float: ...
 
     def beat_recorded(self, state: InstanceState, target: HealthStatus, now: float) -> None: ...
@@ -40,13 +44,16 @@ class BindingOwner(Protocol):
 
     def broke(self, state: InstanceState) -> None: ...
 
+    def unbound(self, binding: Binding) -> None: ...
+
 
 class Binding:
     """See the module docstring. Created by `Liveness.bind`."""
 
-    __slots__ = ("_owner", "_pacer", "_released", "_state", "interval", "sequence", "sink")
+    __slots__ = ("_min_age", "_owner", "_pacer", "_released", "_state", "interval", "sequence", "sink")
 
     def __init__(self, owner: BindingOwner, state: InstanceState, sink: StreamSink, opened_at: float) -> None:
+        """`opened_at` is on the owner's `real_now` clock, like every time the pacer sees."""
         self._owner = owner
         self._state = state
         self.sink = sink
@@ -55,6 +62,9 @@ class Binding:
         """The interval this stream's client was told (at bind, or by SET_INTERVAL)."""
         self._pacer = Pacer(opened_at)
         self._released = False
+        self._min_age = float("inf")
+        """The smallest age (our wall clock minus the send time) of this stream's beats: the
+        client's clock offset plus the fastest path, the baseline of `beat_read`."""
 
     @property
     def policy(self) -> HeartbeatPolicy:
@@ -94,7 +104,12 @@ class Binding:
             raise InvalidArgument("beat.sequence", f"must increase: {sequence} after {self.sequence}")
         owner = self._owner
         now = owner.now()
-        self._pacer.take(now, owner.wall(), state.policy.interval, sent_at)
+        wall = owner.wall()
+        self._pacer.take(owner.real_now(), wall, state.policy.interval, sent_at)
+        if sent_at is not None:
+            age = wall - sent_at
+            self._min_age = min(self._min_age, age)
+            owner.beat_read(age - self._min_age)
         self.sequence = sequence
         if state.counting:
             state.missed_before += state.misses_due(now)
@@ -119,6 +134,7 @@ class Binding:
         state = self._current()
         self._released = True
         state.binding = None
+        self._owner.unbound(self)
         self._owner.said_goodbye(state, reason)
 
     def release(self) -> None:
@@ -129,6 +145,7 @@ class Binding:
         state = self._state
         if state.binding is self:
             state.binding = None
+            self._owner.unbound(self)
             self._owner.broke(state)
 
 

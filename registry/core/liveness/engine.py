@@ -30,16 +30,17 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 
+from registry.core.caller_slots import CallerSlots
 from registry.core.errors import (
     FailedPrecondition,
     NotFound,
     Reason,
     instance_not_found,
-    limit_reached,
     shutting_down,
 )
 from registry.core.liveness import health, rules
 from registry.core.liveness.binding import Binding, taken_over
+from registry.core.liveness.pacing import PIPELINED_INTERVALS
 from registry.core.liveness.preservation import SelfPreservation
 from registry.core.liveness.record import InstanceState
 from registry.core.liveness.values import (
@@ -63,8 +64,20 @@ log = logging.getLogger(__name__)
 class Liveness:
     """See the module docstring. `start()` after the catalog has started; `stop()` first at shutdown."""
 
-    def __init__(self, catalog: CatalogView, settings: LivenessSettings, clock: Clock) -> None:
+    def __init__(
+        self,
+        catalog: CatalogView,
+        settings: LivenessSettings,
+        clock: Clock,
+        *,
+        real_clock: Clock | None = None,
+        on_beat_read: Callable[[float], None] | None = None,
+    ) -> None:
+        """`clock` is what silence is measured on (the registry's stall clock); `real_clock`, which
+        always runs, paces beats against their send times (default: `clock`)."""
         self._catalog = catalog
+        self._real_clock = clock if real_clock is None else real_clock
+        self._on_beat_read = on_beat_read
         self._settings = settings
         self._clock = clock
         self._states: dict[InstanceKey, InstanceState] = {}
@@ -75,9 +88,15 @@ class Liveness:
             settings.self_preservation_threshold, settings.self_preservation_window_seconds
         )
         self._grace_until = 0.0
-        self._open_streams = 0
-        self._streams_of: dict[str, int] = {}
+        self._stream_slots = CallerSlots(
+            "heartbeat streams",
+            Reason.TOO_MANY_STREAMS,
+            total=settings.max_streams,
+            per_caller=settings.max_streams_per_caller,
+        )
         self.beats = 0
+        self._beat_rate = 0.0
+        """Beats per second the bound streams should send, for the stall clock."""
         """Beats received since start: the only metric work per beat is this increment."""
         self.on_detection: Callable[[float], None] | None = None
         """Told the seconds from a stream break to the instance's CRITICAL status (metrics)."""
@@ -113,6 +132,14 @@ class Liveness:
     def wall(self) -> float:
         return self._clock.wall()
 
+    def real_now(self) -> float:
+        return self._real_clock.monotonic()
+
+    def beat_read(self, excess_age: float) -> None:
+        """How much later than usual a beat was read: tells the stall clock, when there is one."""
+        if self._on_beat_read is not None:
+            self._on_beat_read(excess_age)
+
     def tracks(self, state: InstanceState) -> bool:
         return self._states.get(state.key) is state
 
@@ -132,31 +159,11 @@ class Liveness:
         """Hold one of `max_streams` heartbeat stream slots, and one of the `max_streams_per_caller`
         of `caller` (the token subject), for the duration of a stream: one caller cannot take the
         slots every other service needs."""
-        settings = self._settings
-        if self._open_streams >= settings.max_streams:
-            raise limit_reached(
-                Reason.TOO_MANY_STREAMS,
-                f"the registry holds its maximum of {settings.max_streams} heartbeat streams",
-                settings.max_streams,
-            )
-        held = self._streams_of.get(caller, 0)
-        if held >= settings.max_streams_per_caller:
-            raise limit_reached(
-                Reason.TOO_MANY_STREAMS,
-                f"caller {caller!r} holds its maximum of {settings.max_streams_per_caller} heartbeat streams",
-                settings.max_streams_per_caller,
-            )
-        self._open_streams += 1
-        self._streams_of[caller] = held + 1
+        self._stream_slots.take(caller)
         try:
             yield
         finally:
-            self._open_streams -= 1
-            left = self._streams_of[caller] - 1
-            if left:
-                self._streams_of[caller] = left
-            else:
-                del self._streams_of[caller]
+            self._stream_slots.give_back(caller)
 
     def bind(self, key: InstanceKey, sink: StreamSink, *, take_over: bool = False) -> Binding:
         """Bind a stream to a registered instance. NotFound when not registered (the client must
@@ -175,10 +182,13 @@ class Liveness:
                     reason=Reason.INSTANCE_ALREADY_BOUND,
                 )
             state.binding = None
+            self.unbound(previous)
             previous.sink.end(taken_over())
         now = self.now()
-        binding = Binding(self, state, sink, now)
+        opened_at = self.real_now() - PIPELINED_INTERVALS * state.policy.interval
+        binding = Binding(self, state, sink, opened_at)
         state.binding = binding
+        self._beat_rate += 1 / binding.interval
         state.broken_at = None
         if not state.counting:
             state.ref = now
@@ -214,6 +224,13 @@ class Liveness:
         if state.status is not target or state.held:
             self._transition(state, target, now)
             self._evaluate(state, now)
+
+    def expected_beat_rate(self) -> float:
+        """Beats per second the bound streams should be sending."""
+        return self._beat_rate
+
+    def unbound(self, binding: Binding) -> None:
+        self._beat_rate -= 1 / binding.interval
 
     def said_goodbye(self, state: InstanceState, reason: GoodbyeReason) -> None:
         now = self.now()
@@ -269,7 +286,7 @@ class Liveness:
 
     @property
     def open_streams(self) -> int:
-        return self._open_streams
+        return self._stream_slots.held
 
     def summary(self) -> HealthSummary:
         total, services = health.status_counts(self._states.values())
@@ -278,7 +295,7 @@ class Liveness:
             services=services,
             self_preservation_active=self._preservation.active,
             startup_grace_active=self.now() < self._grace_until,
-            open_streams=self._open_streams,
+            open_streams=self._stream_slots.held,
         )
 
     def _get(self, key: InstanceKey) -> InstanceState:
@@ -313,6 +330,7 @@ class Liveness:
         state.policy = policy
         binding = state.binding
         if binding is not None and binding.interval != policy.interval:
+            self._beat_rate += 1 / policy.interval - 1 / binding.interval
             binding.interval = policy.interval
             binding.refill()
             binding.sink.push(
@@ -330,6 +348,7 @@ class Liveness:
         self._preservation.forget(key)
         binding, state.binding = state.binding, None
         if binding is not None:
+            self.unbound(binding)
             binding.sink.end(
                 instance_not_found(key, "the instance was removed from the registry"),
                 Directive(DirectiveType.REREGISTER, "the instance was removed; register again, then bind"),

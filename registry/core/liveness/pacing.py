@@ -10,9 +10,10 @@ bounds what a client can earn, whatever it sends:
   never passes our clock;
 - a send time before the previous one (a client clock stepped back, or a lie) falls back to the
   arrival time, so paced times never go backwards;
-- a paced time never lies before the stream opened (less the registry's own measured stall,
-  during which the client may have written beats we could not read yet), so a stream can
-  never earn more than the registry's own clock has run since it opened, plus the burst.
+- a paced time never lies before the registry read the bind (less PIPELINED_INTERVALS, for
+  beats written right behind the bind), so a stream can never earn more than the registry's own
+  clock has run since then, plus that allowance and the burst: send times that start far in
+  the past earn nothing.
 
 Without a send time, the arrival time paces. The first beat sets the baseline: beats sent while
 the registry had not yet read the bind must not count against the stream.
@@ -27,6 +28,9 @@ BEATS_PER_INTERVAL = LIMITS.beats_per_interval
 """Sustained beats per interval a stream may send; faster is refused with RESOURCE_EXHAUSTED."""
 BEAT_BURST = LIMITS.beat_burst
 """Beats a stream may send back to back (e.g. after a client-side pause) before the rate applies."""
+PIPELINED_INTERVALS = 2
+"""How many intervals before the registry read the bind a beat may have been sent and still earn
+credit: a client may write beats right behind its bind (the SDK waits for `bound`)."""
 
 
 class Pacer:

@@ -116,7 +116,7 @@ function blastRadius(node) {
   cy.elements().not(dependants).not(node).addClass("faded");
   dependants.addClass("radius");
   node.addClass("origin");
-  $("#graph-note").textContent = `blast radius of ${node.id()}: ${dependants.nodes().map((n) => n.id()).join(", ") || "nobody depends on it"}`;
+  $("#graph-radius").textContent = `blast radius of ${node.id()}: ${dependants.nodes().map((n) => n.id()).join(", ") || "nobody depends on it"}`;
 }
 
 async function refresh() {
@@ -133,7 +133,10 @@ async function refresh() {
     cy = cytoscape({ container: $("#graph"), style: STYLE, wheelSensitivity: 0.3 });
     cy.on("tap", "node", (event) => blastRadius(event.target));
     cy.on("tap", (event) => {
-      if (event.target === cy) cy.elements().removeClass("faded radius origin");
+      if (event.target === cy) {
+        cy.elements().removeClass("faded radius origin");
+        $("#graph-radius").textContent = "";
+      }
     });
     window.__consoleGraph = cy; // read by the browser test
   }
@@ -141,7 +144,7 @@ async function refresh() {
     shape = newShape;
     cy.elements().remove();
     cy.add(items);
-    cy.layout({ name: "breadthfirst", directed: true, spacingFactor: 1.3, padding: 20 }).run();
+    cy.layout({ name: "cose", animate: false, randomize: false, nodeRepulsion: () => 400000, idealEdgeLength: () => 140, padding: 30 }).run();
   } else {
     for (const item of items) {
       const existing = cy.$id(item.data.id);
