@@ -11,6 +11,7 @@ interceptor hop, which matters on the Lookup path.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
@@ -70,12 +71,25 @@ def to_status(error: errors.RegistryError) -> grpc.Status:
 
 
 async def abort(context: grpc.aio.ServicerContext[Any, Any], error: BaseException) -> None:
-    """End the call with the status for `error` (raises grpc's AbortError)."""
-    if isinstance(error, errors.RegistryError):
-        # grpc-stubs lacks abort_with_status on the aio context; grpc.aio has it.
-        await context.abort_with_status(to_status(error))  # type: ignore[attr-defined]
-    log.exception("internal error in %s", type(error).__name__, exc_info=error)
-    await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the registry log")
+    """End the call with the status for `error` (raises grpc's AbortError).
+
+    When the call cannot take a status any more (its peer has gone while a write was still in
+    flight: grpc refuses with GRPC_CALL_ERROR_TOO_MANY_OPERATIONS), the call is over already: it
+    ends as cancelled, which grpc logs at DEBUG, instead of as an ERROR with a traceback.
+    """
+    try:
+        if isinstance(error, errors.RegistryError):
+            # grpc-stubs lacks abort_with_status on the aio context; grpc.aio has it.
+            await context.abort_with_status(to_status(error))  # type: ignore[attr-defined]
+        log.exception("internal error in %s", type(error).__name__, exc_info=error)
+        await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the registry log")
+    except grpc.aio.AbortError:
+        raise
+    except Exception as exc:
+        if not _is_grpc_control_flow(exc):
+            raise
+        log.debug("call ended by the peer before its status", extra={"error": type(exc).__name__})
+        raise asyncio.CancelledError from None
 
 
 def _wrap_unary(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -109,7 +123,10 @@ def _wrap_stream(method: Callable[..., Any]) -> Callable[..., Any]:
                     if not _is_grpc_control_flow(exc):
                         raise
                     log.debug("stream ended by the peer while writing", extra={"error": type(exc).__name__})
-                    return
+                    # Ending normally would make grpc send a status behind the failed write
+                    # (GRPC_CALL_ERROR_TOO_MANY_OPERATIONS, logged at ERROR); a cancelled
+                    # handler is what grpc expects of a call whose peer has gone.
+                    raise asyncio.CancelledError from None
         except Exception as exc:
             if _is_grpc_control_flow(exc):
                 raise
