@@ -15,6 +15,12 @@ The target is <= 2.5x the direct call.
 Events: this process publishes `--events` events (64 in flight) while a subscriber process holds
 N Subscribe streams; events/s is events published divided by the time until the slowest
 subscriber has received the last one. Every phase is bounded in time.
+
+Fan-out index: N subscribers with N different patterns (`spread<i>.#`) and events for the first
+one only. The event bus finds subscribers through a trie of their patterns, so the rate should
+stay near the floor (the same run with one subscriber) however large N is; a bus that tested
+every subscriber per event would fall with N. Matching: microseconds per match of the pattern
+that once backtracked for seconds, against a literal pattern.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from generated.registry.v1 import inbox_service_pb2_grpc as ipb_grpc
 from generated.registry.v1 import instance_pb2, registry_service_pb2, registry_service_pb2_grpc
 from generated.registry.v1 import relay_service_pb2 as pb
 from generated.registry.v1 import relay_service_pb2_grpc as pb_grpc
+from registry.core.event_filter import EventFilter
+from registry.core.messages import Envelope, MessageType
 
 REGISTRY_READY = r"registry serving .*address=(\S+)"
 TARGET_READY = r"inbox serving address=(\S+)"
@@ -47,6 +55,8 @@ DELIVER = "/registry.v1.InboxService/Deliver"
 PAYLOAD = b"x" * 64
 BLOCK = 100
 PHASE_TIMEOUT = 120.0
+SPREAD_SIZES = (1, 100, 1000)
+"""Subscribers in the fan-out index run; the first size is the floor."""
 
 
 # ----------------------------------------------------------------------------- the target process
@@ -91,12 +101,14 @@ async def serve_proxy(target: str) -> None:
 # ----------------------------------------------------------------------------- the subscriber process
 
 
-async def run_subscribers(address: str, count: int, events: int) -> None:
-    """Hold `count` subscriptions; print the time when every one has received `events` events."""
+async def run_subscribers(address: str, count: int, events: int, spread: bool = False) -> None:
+    """Hold `count` subscriptions; print the time when every one has received `events` events.
+    With `spread`, subscription i takes `spread<i>.#` and only the first one's events are
+    published: what fan-out costs with many subscribers whose patterns do not match."""
     async with grpc.aio.insecure_channel(address) as channel:
         stub = pb_grpc.RelayServiceStub(channel)
-        request = pb.SubscribeRequest(filter=pb.EventFilter(topics=["bench.#"]))
-        calls = [stub.Subscribe(request) for _ in range(count)]
+        topics = [f"spread{i}.#" if spread else "bench.#" for i in range(count)]
+        calls = [stub.Subscribe(pb.SubscribeRequest(filter=pb.EventFilter(topics=[t]))) for t in topics]
         for call in calls:
             first = await call.read()
             assert isinstance(first, pb.SubscribeResponse)
@@ -109,7 +121,8 @@ async def run_subscribers(address: str, count: int, events: int) -> None:
                 received += 1
             return received
 
-        received = await asyncio.wait_for(asyncio.gather(*(drain(c) for c in calls)), PHASE_TIMEOUT)
+        receivers = calls[:1] if spread else calls
+        received = await asyncio.wait_for(asyncio.gather(*(drain(c) for c in receivers)), PHASE_TIMEOUT)
         print(f"done {time.time():.6f} {min(received)}", flush=True)
 
 
@@ -160,12 +173,12 @@ async def send_latencies(registry: str, target: str, proxy: str, calls: int) -> 
     return latencies
 
 
-async def publish(registry: str, events: int, in_flight: int = 64) -> float:
+async def publish(registry: str, events: int, in_flight: int = 64, topic: str = "bench.load.tick") -> float:
     """Publish `events` events; returns the time the first publish started."""
     async with grpc.aio.insecure_channel(registry) as channel:
         stub = pb_grpc.RelayServiceStub(channel)
         semaphore = asyncio.Semaphore(in_flight)
-        request = pb.PublishRequest(envelope=epb.Envelope(name="bench.load.tick", payload=PAYLOAD))
+        request = pb.PublishRequest(envelope=epb.Envelope(name=topic, payload=PAYLOAD))
 
         async def one() -> None:
             async with semaphore:
@@ -177,17 +190,38 @@ async def publish(registry: str, events: int, in_flight: int = 64) -> float:
     return started
 
 
-def fan_out(registry: str, subscribers: int, events: int) -> list[object]:
+def fan_out(registry: str, subscribers: int, events: int, spread: bool = False) -> list[object]:
     args = ["-m", "bench.relay", "subscribers", registry, str(subscribers), str(events)]
-    with child(args, SUBSCRIBERS_READY, read_output=True) as sub:
-        started = uvloop.run(publish(registry, events))
+    with child([*args, "spread"] if spread else args, SUBSCRIBERS_READY, read_output=True) as sub:
+        started = uvloop.run(
+            publish(registry, events, topic="spread0.load.tick" if spread else "bench.load.tick")
+        )
         assert sub.proc.stdout is not None
         output = sub.proc.stdout.readline()
         line = output.split()
         if not line or line[0] != "done":
             raise RuntimeError(f"subscribers failed: {output}{sub.proc.stdout.read()}")
         elapsed = float(line[1]) - started
-    return [subscribers, events, round(events / elapsed), round(events * subscribers / elapsed)]
+    receivers = 1 if spread else subscribers
+    return [subscribers, events, round(events / elapsed), round(events * receivers / elapsed)]
+
+
+def matching_costs(rounds: int = 2000) -> list[list[object]]:
+    """Microseconds per topic match through an EventFilter, against a literal pattern (the floor)."""
+    evil = "evil." + ".".join(["#"] * 14) + ".zz"
+    rows: list[list[object]] = []
+    for segments in (16, 64):
+        topic = "evil." + ".".join(["a"] * (segments - 1))
+        costs = []
+        for pattern in (topic, evil):  # the floor: a literal pattern walked to its end
+            matcher = EventFilter(topics=(pattern,))
+            event = Envelope(type=MessageType.EVENT, name=topic)
+            started = time.perf_counter()
+            for _ in range(rounds):
+                matcher.matches(event)
+            costs.append((time.perf_counter() - started) / rounds * 1e6)
+        rows.append([evil, segments, f"{costs[1]:.1f}", f"{costs[1] / costs[0]:.1f}x"])
+    return rows
 
 
 def main() -> None:
@@ -208,6 +242,8 @@ def main() -> None:
             )
             sizes = (1, 10, 100)
             fan = [fan_out(registry.address, n, args.events if n < 100 else args.events // 4) for n in sizes]
+            # 1 is the floor: the same events to the same one subscriber, without the others.
+            spread = [fan_out(registry.address, n, args.events, spread=True) for n in SPREAD_SIZES]
     names = ("direct Deliver", "Send via registry", "bare proxy (floor)")
     stats = [
         (name, len(found), percentile(found, 50), percentile(found, 99))
@@ -229,6 +265,17 @@ def main() -> None:
         ["subscribers", "events", "events/s published", "deliveries/s"],
         fan,
     )
+    floor = float(str(spread[0][2]))
+    print_table(
+        "Fan-out index: one matching subscriber among N with other patterns (`spread<i>.#`)",
+        ["subscribers", "events", "events/s published", "deliveries/s", "vs 1 subscriber (floor)"],
+        [[*row, f"{float(str(row[2])) / floor:.2f}x"] for row in spread],
+    )
+    print_table(
+        "Topic matching, in process: the pattern that once backtracked for seconds",
+        ["pattern", "topic segments", "us per match", "vs the literal topic as pattern (floor)"],
+        matching_costs(),
+    )
 
 
 if __name__ == "__main__":
@@ -238,6 +285,8 @@ if __name__ == "__main__":
     elif command == "proxy":
         uvloop.run(serve_proxy(sys.argv[2]))
     elif command == "subscribers":
-        uvloop.run(run_subscribers(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+        uvloop.run(
+            run_subscribers(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:] == ["spread"])
+        )
     else:
         main()

@@ -21,10 +21,11 @@ from registry.api.inbox_client import InboxClient
 from registry.api.registry_servicer import REGISTRY_SERVICE_NAME, RegistryServicer
 from registry.api.relay_servicer import TRACED_METHODS, RelayServicer
 from registry.auth.delivery_tokens import DeliverySigner
-from registry.auth.interceptor import build_interceptor
+from registry.auth.interceptor import AuthInterceptor, build_interceptor
 from registry.clock import SystemClock
 from registry.cluster import ClusterParts
 from registry.config import Config
+from registry.core import paging
 from registry.core.catalog import Catalog
 from registry.core.cluster_liveness import ClusterLiveness
 from registry.core.events import EventBus
@@ -73,6 +74,8 @@ class Registry:
             "history_limit": config.watch_history,
             "watcher_buffer": config.watch_buffer,
             "max_watchers": config.max_watchers,
+            "max_watchers_per_caller": config.max_watchers_per_caller,
+            "watcher_buffer_bytes": config.watch_buffer_bytes,
             "max_instances": config.max_instances,
             "persist_interval": config.persist_interval,
         }
@@ -94,22 +97,26 @@ class Registry:
         self.liveness_clock, self.liveness = self._liveness(config)
         self.health = HealthServicer()
         self.certificates = server_certificates(config)  # None: plaintext
-        self.auth = build_interceptor(config)  # None when auth is off
+        # Keys are read or created in `start`, once the store has opened (and locked) the data
+        # directory: a registry that cannot start must leave no secret or key behind.
+        self.auth: AuthInterceptor | None = None  # None when auth is off
         self.telemetry = Telemetry(config.otlp_endpoint)
         bus_settings: dict[str, Any] = {
             "retention_count": config.event_retention_count,
             "retention_seconds": config.event_retention_seconds,
             "subscriber_buffer": config.event_subscriber_buffer,
             "max_subscribers": config.max_subscribers,
+            "max_subscribers_per_caller": config.max_subscribers_per_caller,
         }
         self.events: EventBus
         if self.cluster is not None:
             self.events = ReplicatedEventBus(self.cluster.events, **bus_settings)
         else:
             self.events = EventBus(SqliteEventLog(config.db_path), **bus_settings)
-        self.signer = (
-            DeliverySigner.from_data_dir(config.data_dir) if self.cluster is None else self.cluster.signer
-        )
+        # The signer is made in `start` (like the auth keys): its key file may be created there.
+        self.signer: DeliverySigner
+        self.relay: Relay
+        self._signer_of_cluster = None if self.cluster is None else self.cluster.signer
         self.inbox = InboxClient(
             self.telemetry.tracer,
             max_channels=config.relay_max_channels,
@@ -117,28 +124,18 @@ class Registry:
         )
         self.traffic = Traffic()
         self.graph = DependencyGraph(self.catalog.snapshot, self.traffic)
-        self.relay = Relay(
-            self.catalog,
-            self.inbox,
-            self.signer,
-            default_timeout=config.relay_timeout,
-            load_of=self.liveness.load,
-            traffic=self.traffic,
-        )
-        self.catalog.add_listener(self.relay.on_change)
         self._lifecycle = LifecycleAnnouncer(self.events, time.time)
         announce = self._lifecycle.on_change
         self.catalog.add_listener(announce if self.cluster is None else self.cluster.decided_here(announce))
         self.metrics: RegistryMetrics | None = None
         if self.metrics_export is not None:
-            auth = self.auth
             self.metrics = RegistryMetrics(
                 self.metrics_export,
                 catalog=self.catalog,
                 liveness=self.liveness,
                 events=self.events,
                 traffic=self.traffic,
-                refusals=(lambda: auth.refusals) if auth is not None else dict,
+                refusals=lambda: self.auth.refusals if self.auth is not None else {},
             )
         self._server: grpc.aio.Server | None = None
         self.console: ConsoleServer | None = None  # when --console-address is set
@@ -178,6 +175,11 @@ class Registry:
         return clock, liveness
 
     @property
+    def stopped(self) -> bool:
+        """`stop` was called (the store, and its lock on the database, are then released)."""
+        return self._stopped
+
+    @property
     def address(self) -> str:
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         return f"{host}:{self.port}"
@@ -197,7 +199,22 @@ class Registry:
         ]
 
     async def start(self) -> None:
-        self._lifecycle.seed(await self.catalog.start())
+        self._lifecycle.seed(await self.catalog.start())  # opens and locks the store first
+        try:
+            self.auth = build_interceptor(self.config)
+            self.signer = self._signer_of_cluster or DeliverySigner.from_data_dir(self.config.data_dir)
+        except BaseException:
+            await self.catalog.close()  # releases the database for the next attempt
+            raise
+        self.relay = Relay(
+            self.catalog,
+            self.inbox,
+            self.signer,
+            default_timeout=self.config.relay_timeout,
+            load_of=self.liveness.load,
+            traffic=self.traffic,
+        )
+        self.catalog.add_listener(self.relay.on_change)
         await self.events.start()  # after the catalog: its store migrates the shared file
         self.liveness_clock.start()
         self.liveness.start()
@@ -216,7 +233,10 @@ class Registry:
         else:
             self.port = self._server.add_secure_port(self.config.address, self.certificates.credentials())
         if self.cluster is not None:
-            await self.cluster.start(self.address)
+            await self.cluster.start(self.address)  # the shared signer adopts the cluster's key
+        # Page tokens are signed with a key derived from the delivery key: they survive a restart,
+        # and in cluster mode every replica accepts every other replica's tokens.
+        paging.use_key(self.signer.derived_key("page tokens"))
         await self._server.start()
         await self._start_console()
         for name in ["", *(s.full_name for s in services)]:

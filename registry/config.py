@@ -45,6 +45,13 @@ class Config:
         default=1_024, metadata={"help": "changes queued per watcher before it is cut"}
     )
     max_watchers: int = dataclasses.field(default=10_000, metadata={"help": "open Watch streams"})
+    max_watchers_per_caller: int = dataclasses.field(
+        default=5_000, metadata={"help": "open Watch streams per caller (token subject)"}
+    )
+    watch_buffer_bytes: int = dataclasses.field(
+        default=4 * 1024 * 1024,
+        metadata={"help": "approximate bytes of changes queued per watcher before it is cut"},
+    )
     max_instances: int = dataclasses.field(default=100_000, metadata={"help": "registered instances"})
     persist_interval: float = dataclasses.field(
         default=0.05, metadata={"help": "seconds between batched writes of status changes"}
@@ -150,6 +157,9 @@ class Config:
         default=1_024, metadata={"help": "events queued per subscriber before it is cut"}
     )
     max_subscribers: int = dataclasses.field(default=10_000, metadata={"help": "open Subscribe streams"})
+    max_subscribers_per_caller: int = dataclasses.field(
+        default=5_000, metadata={"help": "open Subscribe streams per caller (token subject)"}
+    )
     # Cluster mode (docs/cluster.md)
     store: str = dataclasses.field(
         default="sqlite", metadata={"help": "sqlite (one process) or etcd (cluster mode: several replicas)"}
@@ -301,6 +311,11 @@ def validate(config: Config) -> None:
     _require(config.watch_history >= 1, "watch_history must be >= 1")
     _require(config.watch_buffer >= 1, "watch_buffer must be >= 1")
     _require(config.max_watchers >= 1, "max_watchers must be >= 1")
+    _require(
+        min(config.max_watchers_per_caller, config.max_subscribers_per_caller) >= 1
+        and config.watch_buffer_bytes >= 1024,
+        "max_watchers_per_caller and max_subscribers_per_caller must be >= 1, watch_buffer_bytes >= 1024",
+    )
     _require(config.max_instances >= 1, "max_instances must be >= 1")
     _require(0 < config.persist_interval <= 10, "persist_interval must be in (0, 10]")
     _require(0 <= config.reap_seconds <= 86_400 * 30, "reap_seconds must be 0-2592000")

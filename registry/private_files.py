@@ -14,7 +14,11 @@ from pathlib import Path
 
 
 def create_private_file(path: Path, content: bytes) -> bool:
-    """Create `path` (and its folder) holding `content`, mode 0600; False when it already exists."""
+    """Create `path` (and its folder) holding `content`, mode 0600; False when it already exists.
+    An existing file is left alone without writing anything, so a read-only data directory that
+    already holds the file is fine."""
+    if path.exists():
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

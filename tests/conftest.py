@@ -6,6 +6,7 @@ Nothing of ours is mocked: the fixture runs the same `Registry` composition root
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
@@ -21,13 +22,51 @@ from tests.helpers.jaeger import Jaeger, running_jaeger
 StartRegistry = Callable[..., Coroutine[Any, Any, Registry]]
 
 
+class _ErrorRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def no_error_logs(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail any test during which the registry (or gRPC inside it) logs at ERROR or above: no
+    client input may produce an ERROR line or a traceback. A test that breaks the registry's own
+    machinery on purpose (a broken key file, a failing callback) says so with
+    `@pytest.mark.allow_error_logs`. The SDK's loggers (`client.*`) are not the registry's."""
+    handler = _ErrorRecords()
+    handler.addFilter(lambda record: record.name.split(".")[0] in ("registry", "grpc", "grpc._cython"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+    if request.node.get_closest_marker("allow_error_logs") is None and handler.records:
+        lines = [f"{r.levelname} {r.name}: {r.getMessage()}" for r in handler.records[:5]]
+        pytest.fail("the registry logged at ERROR:\n" + "\n".join(lines), pytrace=False)
+
+
 @pytest.fixture
 async def start_registry(tmp_path: Path) -> AsyncIterator[StartRegistry]:
     """Factory: `await start_registry(**config_overrides)` -> a started Registry, stopped at teardown."""
     started: list[Registry] = []
 
+    def free_db_path() -> Path:
+        # `registry.db`, so a test that stops a registry and starts another sees the same data;
+        # another file while a registry of this test still runs on it (one process per database).
+        busy = {r.config.db_path for r in started if not r.stopped}
+        path, n = tmp_path / "registry.db", 1
+        while path in busy:
+            n += 1
+            path = tmp_path / f"registry-{n}.db"
+        return path
+
     async def start(**overrides: Any) -> Registry:
-        overrides.setdefault("db_path", tmp_path / "registry.db")
+        overrides.setdefault("db_path", free_db_path())
         registry = Registry(config_for_tests(overrides))
         await registry.start()
         started.append(registry)

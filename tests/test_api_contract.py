@@ -127,6 +127,11 @@ DOCUMENTED: list[tuple[str, Callable[[], str], str]] = [
     ("host_length", api("`endpoints[].host`"), f"at most {L.host_length} characters"),
     ("host_length", proto("Endpoint.host"), f"at most {L.host_length} characters"),
     ("host_label_length", api("`endpoints[].host`"), f"labels of at most {L.host_label_length} characters"),
+    (
+        "zone_id_length",
+        api("`endpoints[].host`"),
+        f"zone id (`fe80::1%eth0`) is 1-{L.zone_id_length} characters",
+    ),
     ("version_length", api("`version`"), f"at most {L.version_length} characters"),
     ("version_length", proto("Instance.version"), f"at most {L.version_length} characters"),
     ("tags", api("`tags`"), f"at most {L.tags}"),

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 
 import grpc
 
 from registry.app import Registry
+from tests.helpers.cli import run_cli
 from tests.helpers.heartbeats import bound_stream, policy
 from tests.helpers.registry_api import register, stub
 
 
 async def _status(registry: Registry, *args: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "registry.cli.main",
-        "status",
-        "--address",
-        registry.address,
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    return out.decode()
+    return await run_cli("status", registry.address, *args)
 
 
 async def test_status_shows_each_instance_and_the_summary(

@@ -96,6 +96,7 @@ async def test_mutual_tls_refuses_clients_without_a_certificate_of_the_ca(
     await unreachable(registry.address, credentials(pki.ca.cert, pki.stranger))  # another CA's
 
 
+@pytest.mark.allow_error_logs  # an operator's broken file or setting, logged on purpose
 async def test_a_renewed_certificate_is_served_without_a_restart(
     start_registry: StartRegistry, pki: Pki, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -250,6 +251,7 @@ def test_jwt_in_plaintext_off_loopback_is_refused_unless_insecure(tmp_path: Path
         assert build_config(env={"REGISTRY_HOST": host}).auth_mode == "jwt"
 
 
+@pytest.mark.allow_error_logs  # an operator's broken file or setting, logged on purpose
 def test_insecure_plaintext_is_logged_at_critical(caplog: pytest.LogCaptureFixture) -> None:
     config = build_config(env={"REGISTRY_HOST": "0.0.0.0", "REGISTRY_INSECURE": "1"})
     with caplog.at_level(logging.INFO, logger="registry.tls"):

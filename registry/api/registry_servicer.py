@@ -11,8 +11,8 @@ changes to the watched services up to it have been sent.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import grpc
 
@@ -26,7 +26,7 @@ from registry.core.errors import InvalidArgument
 from registry.core.graph import DependencyGraph
 from registry.core.limits import LIMITS
 from registry.core.model import Change, Instance
-from registry.core.watch import WatchStart
+from registry.core.watch import WatchStart, approximate_bytes
 from registry.wire.binding import ServiceBinding
 from registry.wire.preencoded import add_preencoded
 from registry.wire.status import maps_domain_errors
@@ -37,22 +37,28 @@ STALE = (("registry-catalog-stale", "true"),)
 """Metadata on reads from a cluster replica that cannot reach etcd: the catalog may be behind."""
 
 REGISTRY_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RegistryService"].full_name
+_STARTED = WatchStart(0, None, ())
+"""What a watcher keeps of its start once the opening responses are out: nothing."""
+T = TypeVar("T")
 
 
-def _chunks(events: Iterable[pb.WatchEvent]) -> Iterator[list[pb.WatchEvent]]:
-    """Events cut into response-sized chunks; always at least one, possibly empty, chunk."""
-    chunk: list[pb.WatchEvent] = []
-    size = 0
-    for event in events:
-        event_size = event.ByteSize()
-        if chunk and (
-            len(chunk) >= LIMITS.watch_response_events or size + event_size > LIMITS.watch_response_bytes
+def _slices(items: Sequence[T], size_of: Callable[[T], int]) -> Iterator[Sequence[T]]:
+    """`items` cut into response-sized runs (by count and approximate encoded bytes); always at
+    least one, possibly empty, run. Slices hold references only: nothing is encoded yet."""
+    start = size = 0
+    for index, item in enumerate(items):
+        item_size = size_of(item)
+        if index > start and (
+            index - start >= LIMITS.watch_response_events or size + item_size > LIMITS.watch_response_bytes
         ):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(event)
-        size += event_size
-    yield chunk
+            yield items[start:index]
+            start, size = index, 0
+        size += item_size
+    yield items[start:]
+
+
+def _change_bytes(change: Change) -> int:
+    return approximate_bytes(change.instance)
 
 
 def _progress(revision: int) -> pb.WatchResponse:
@@ -70,12 +76,14 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     def binding(self) -> ServiceBinding:
         return ServiceBinding(
             full_name=REGISTRY_SERVICE_NAME,
+            # Lookup answers with cached bytes; Watch yields serialized responses, so a stalled
+            # watcher holds bytes, not messages.
             add=functools.partial(
                 add_preencoded,
                 pb_grpc.add_RegistryServiceServicer_to_server,
                 self,
                 REGISTRY_SERVICE_NAME,
-                ["Lookup"],
+                ["Lookup", "Watch"],
             ),
         )
 
@@ -141,62 +149,60 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         graph = self._graph.get(graph_convert.graph_query(request))
         return pb.GetDependencyGraphResponse(graph=graph_convert.graph_message(graph))
 
-    async def Watch(self, request: pb.WatchRequest, context: Context) -> AsyncIterator[pb.WatchResponse]:
+    async def Watch(  # type: ignore[override]
+        self, request: pb.WatchRequest, context: Context
+    ) -> AsyncIterator[bytes]:
+        """Serialized WatchResponses (see `binding`): each is encoded as soon as it is built and
+        only its bytes wait while the client does not read."""
         services = validation.watched_services(request.service_names)
         interval = validation.progress_interval(request.progress_interval_ms)
-        watcher = self._catalog.watch(services, request.after_revision)
+        watcher = self._catalog.watch(services, request.after_revision, current_identity().service)
         if self._catalog.possibly_stale:
             await context.send_initial_metadata(STALE)
         try:
-            for response in self._opening(watcher.start):
-                yield response
+            start, watcher.start = watcher.start, _STARTED  # the snapshot is not kept beyond sending
+            for data in self._opening(start):
+                yield data
+            del start
             async for batch in watcher.batches(interval):
                 if batch:
-                    for response in self._events(batch, watcher.revision):
-                        yield response
+                    for data in self._events(batch, watcher.revision):
+                        yield data
                 else:
-                    yield _progress(watcher.revision)
+                    yield _progress(watcher.revision).SerializeToString()
         finally:
             watcher.close()
 
-    def _opening(self, start: WatchStart) -> Iterator[pb.WatchResponse]:
+    def _opening(self, start: WatchStart) -> Iterator[bytes]:
         if start.snapshot is not None:
             yield from self._snapshot(start.snapshot, start.revision, start.compact_revision)
         elif start.replay:
             yield from self._events(start.replay, start.revision)
         else:
-            yield _progress(start.revision)  # resumed with nothing missed: the stream is live
+            yield _progress(start.revision).SerializeToString()  # resumed with nothing missed: live
 
     def _snapshot(
         self, instances: Sequence[Instance], revision: int, compact_revision: int
-    ) -> Iterator[pb.WatchResponse]:
+    ) -> Iterator[bytes]:
         """SNAPSHOT responses; all but the last say `snapshot_continues`, the first carries
         `compact_revision` when set."""
-        chunks = _chunks(map(self._encoder.snapshot_event, instances))
-        chunk = next(chunks)
-        for following in chunks:
+        runs = list(_slices(instances, approximate_bytes))
+        for index, run in enumerate(runs):
             yield pb.WatchResponse(
                 kind=pb.WATCH_RESPONSE_KIND_SNAPSHOT,
-                events=chunk,
+                events=[self._encoder.snapshot_event(instance) for instance in run],
                 revision=revision,
-                compact_revision=compact_revision,
-                snapshot_continues=True,
-            )
-            chunk, compact_revision = following, 0
-        yield pb.WatchResponse(
-            kind=pb.WATCH_RESPONSE_KIND_SNAPSHOT,
-            events=chunk,
-            revision=revision,
-            compact_revision=compact_revision,
-        )
+                compact_revision=compact_revision if index == 0 else 0,
+                snapshot_continues=index < len(runs) - 1,
+            ).SerializeToString()
 
-    def _events(self, changes: Sequence[Change], revision: int) -> Iterator[pb.WatchResponse]:
+    def _events(self, changes: Sequence[Change], revision: int) -> Iterator[bytes]:
         """EVENTS responses; the last carries `revision`, earlier ones their last event's."""
-        chunks = list(_chunks(map(self._encoder.watch_event, changes)))
-        for index, chunk in enumerate(chunks):
-            last = index == len(chunks) - 1
+        runs = list(_slices(changes, _change_bytes))
+        for index, run in enumerate(runs):
+            last = index == len(runs) - 1
             yield pb.WatchResponse(
                 kind=pb.WATCH_RESPONSE_KIND_EVENTS,
-                events=chunk,
-                revision=revision if last else chunk[-1].revision,
-            )
+                events=[self._encoder.watch_event(change) for change in run],
+                revision=revision if last else run[-1].revision,
+            ).SerializeToString()

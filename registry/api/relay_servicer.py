@@ -152,6 +152,7 @@ class RelayServicer(pb_grpc.RelayServiceServicer):
             wanted,
             after_sequence=request.after_sequence if start == "after_sequence" else None,
             start_time=seconds(request.start_time) if start == "start_time" else None,
+            caller=identity.service,
         )
         try:
             started = pb.SubscriptionStarted(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import stat
@@ -52,7 +53,10 @@ def _create_key_file(path: Path) -> None:
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    create_private_file(path, pem)
+    try:
+        create_private_file(path, pem)
+    except OSError as exc:
+        raise SigningKeyError(f"{path}: cannot create the relay signing key: {exc.strerror}") from None
 
 
 def _load_key_file(path: Path) -> ed25519.Ed25519PrivateKey:
@@ -86,6 +90,14 @@ class DeliverySigner:
         self.jwks = json.dumps({"keys": [{**public, "kid": self.key_id, "alg": ALGORITHM, "use": "sig"}]})
         header = {"alg": ALGORITHM, "kid": self.key_id, "typ": "JWT"}
         self._header = _b64url(json.dumps(header, separators=(",", ":")).encode())
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A 32-byte secret for `purpose` (e.g. signing page tokens), derived from this private
+        key: it lasts as long as the key does, and needs no file of its own."""
+        raw = self._key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+        return hmac.new(raw, f"registry derived key: {purpose}".encode(), hashlib.sha256).digest()
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> DeliverySigner:

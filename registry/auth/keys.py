@@ -97,7 +97,10 @@ def read_secret_file(path: Path) -> bytes:
 
 def create_secret_file(path: Path) -> bool:
     """Create `path` with a fresh random secret, mode 0600; False when it already exists."""
-    return create_private_file(path, secrets.token_urlsafe(48).encode() + b"\n")
+    try:
+        return create_private_file(path, secrets.token_urlsafe(48).encode() + b"\n")
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot create the JWT secret: {exc.strerror}") from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ the own-service rule means something even when that key leaks.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -108,6 +109,12 @@ class Verifier:
             raise _refuse(Reason.TOKEN_MALFORMED, "not a compact JWS (header.payload.signature)") from exc
         key, algorithm, binding = self._key_for(header)
         payload = self._decode(token, key, algorithm)
+        for claim in ("exp", "nbf", "iat"):
+            # PyJWT reads `"exp": "9999999999"` as a number, and JSON's `Infinity` is a float.
+            if claim in payload and not _is_numeric_date(payload[claim]):
+                raise _refuse(
+                    Reason.TOKEN_INVALID, f"`{claim}` must be a finite JSON number (RFC 7519 NumericDate)"
+                )
         subject = payload["sub"]
         if not isinstance(subject, str) or not scopes.is_service_name(subject):
             raise _refuse(Reason.TOKEN_SUBJECT_INVALID, "`sub` must be a service name (an RFC 1035 label)")
@@ -170,6 +177,10 @@ class Verifier:
             raise _refuse(Reason.TOKEN_ISSUER_INVALID, "`iss` is not an accepted issuer") from exc
         except jwt.InvalidSignatureError as exc:
             raise _refuse(Reason.TOKEN_SIGNATURE_INVALID, "signature does not verify") from exc
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, OverflowError) as exc:  # OverflowError: PyJWT's int() of `Infinity`
             raise _refuse(Reason.TOKEN_INVALID, "malformed claims (exp, nbf, iat must be numbers)") from exc
         return payload
+
+
+def _is_numeric_date(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -115,9 +115,26 @@ def print_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
+def printable(text: object) -> str:
+    """`text` safe for a terminal: every character Python does not call printable (control
+    characters such as ESC, NUL and newline; format characters such as bidi overrides and
+    zero-width joiners; separators other than the space) is shown as a `\\xNN`, `\\uNNNN` or
+    `\\UNNNNNNNN` escape instead of being interpreted. Values come from other services'
+    registrations, so an operator's terminal must never act on them."""
+    value = str(text)
+    if value.isprintable():  # the common case, checked in C
+        return value
+    return "".join(c if c.isprintable() else _escape(ord(c)) for c in value)
+
+
+def _escape(code: int) -> str:
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """Left-aligned columns sized to their widest cell; an empty table says so."""
-    cells = [[str(c) for c in row] for row in rows]
+    """Left-aligned columns sized to their widest cell, every cell `printable`; an empty table says
+    so."""
+    cells = [[printable(c) for c in row] for row in rows]
     if not cells:
         print("(none)")
         return

@@ -140,7 +140,7 @@ async def _watch(args: argparse.Namespace) -> int:
             if kind == "progress" and not args.progress:
                 continue
             for event in response.events:
-                print(_event_line(kind, event), flush=True)
+                print(common.printable(_event_line(kind, event)), flush=True)
             if kind == "progress":
                 print(f"rev={response.revision} progress", flush=True)
     return 0

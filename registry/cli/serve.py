@@ -9,7 +9,9 @@ from typing import Any
 
 from registry import logs
 from registry.app import serve
+from registry.auth.delivery_tokens import SigningKeyError
 from registry.config import ConfigError, add_arguments, build_config
+from registry.core.ports import StoreOpenError
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -27,7 +29,9 @@ def _serve(args: argparse.Namespace) -> int:
         runner = asyncio.run
     try:
         runner(serve(config))
-    except ConfigError as error:  # a key or certificate file found unusable at start
+    except (StoreOpenError, ConfigError, SigningKeyError) as error:
+        # One line naming the file and the cause (a database, key or certificate file found
+        # unusable at start); the operator needs no traceback for these.
         print(f"registry serve: {error}", file=sys.stderr)
         return 2
     return 0

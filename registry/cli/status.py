@@ -87,7 +87,7 @@ async def _show(args: argparse.Namespace) -> int:
     common.print_table(HEADERS, (_row(h) for h in healths))
     print()
     for service in summary.services:
-        print(f"{service.service_name}: {_counts_text(service.counts)}")
+        print(common.printable(f"{service.service_name}: {_counts_text(service.counts)}"))
     if not args.service:
         print(f"total: {_counts_text(summary.total)}")
     print(

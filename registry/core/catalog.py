@@ -71,6 +71,8 @@ class Catalog:
         history_limit: int,
         watcher_buffer: int,
         max_watchers: int,
+        max_watchers_per_caller: int | None = None,
+        watcher_buffer_bytes: int = 4 * 1024 * 1024,
         max_instances: int,
         persist_interval: float,
         clock: Callable[[], float] = time.time,
@@ -81,7 +83,13 @@ class Catalog:
         self._max_instances = max_instances
         self._persist_interval = persist_interval
         self._clock = clock
-        self._hub = WatchHub(history_limit=history_limit, buffer=watcher_buffer, max_watchers=max_watchers)
+        self._hub = WatchHub(
+            history_limit=history_limit,
+            buffer=watcher_buffer,
+            buffer_bytes=watcher_buffer_bytes,
+            max_watchers=max_watchers,
+            max_watchers_per_caller=max_watchers_per_caller,
+        )
         self._index = CatalogIndex()
         self._revisions = Revisions(revision_block)
         self._lock = asyncio.Lock()
@@ -188,9 +196,10 @@ class Catalog:
         """For metrics: watcher count, backlogs, cuts."""
         return self._hub
 
-    def watch(self, service_names: frozenset[str], after_revision: int) -> Watcher:
-        """Subscribe to changes of these services (all when empty); see `registry.core.watch`."""
-        return self._hub.subscribe(service_names, after_revision, self.snapshot)
+    def watch(self, service_names: frozenset[str], after_revision: int, caller: str = "") -> Watcher:
+        """Subscribe to changes of these services (all when empty), in one of `caller`'s watcher
+        slots; see `registry.core.watch`."""
+        return self._hub.subscribe(service_names, after_revision, self.snapshot, caller)
 
     def add_listener(self, listener: Callable[[Change], None]) -> None:
         """Call `listener` synchronously for every change, after it is applied and published."""

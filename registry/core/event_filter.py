@@ -1,14 +1,14 @@
 """Which events a subscriber (or a history query) wants: topic patterns, tenant, source, target.
 
 Topic patterns follow AMQP topic routing: `*` matches exactly one dot-separated segment and `#`
-zero or more. A filter's patterns compile into one anchored regular expression, so matching an
-event costs one `fullmatch` however many patterns the filter has; fan-out to many subscribers
-runs this for every subscriber and every event, which is why it is compiled once, up front.
+zero or more. A filter's patterns go into one `TopicTrie`, matched segment by segment in time
+linear in the topic's length whatever the patterns (no regular expression that could backtrack).
+Live fan-out does not even ask each filter: the event bus indexes every subscriber's patterns in
+one trie and asks a filter only for the fields a trie cannot index (`matches_fields`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,29 +16,17 @@ from registry.core import messages, validation
 from registry.core.errors import InvalidArgument
 from registry.core.limits import LIMITS
 from registry.core.messages import Envelope
-
-_ONE_SEGMENT = r"\.[^.]+"
-
-
-def _pattern_regex(pattern: str) -> str:
-    # Matched against "." + topic, so every segment, the first included, is "\.<segment>" and
-    # `#` is simply "any number of those".
-    parts = []
-    for segment in pattern.split("."):
-        if segment == "#":
-            parts.append(f"(?:{_ONE_SEGMENT})*")
-        elif segment == "*":
-            parts.append(_ONE_SEGMENT)
-        else:
-            parts.append(r"\." + re.escape(segment))
-    return "".join(parts)
+from registry.core.topic_trie import TopicTrie
 
 
-def compile_patterns(patterns: Sequence[str]) -> re.Pattern[str] | None:
-    """One regex matching `"." + topic` for any of `patterns`; None when they match everything."""
+def _trie(patterns: Sequence[str]) -> TopicTrie[bool] | None:
+    """The patterns as a trie; None when they match everything."""
     if not patterns or "#" in patterns:
         return None
-    return re.compile("|".join(f"(?:{_pattern_regex(p)})" for p in patterns))
+    trie: TopicTrie[bool] = TopicTrie()
+    for pattern in patterns:
+        trie.add(pattern, True)
+    return trie
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +37,10 @@ class EventFilter:
     tenant_id: str = ""
     source_services: frozenset[str] = frozenset()
     target_services: frozenset[str] = frozenset()
-    _regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    _trie: TopicTrie[bool] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_regex", compile_patterns(self.topics))
+        object.__setattr__(self, "_trie", _trie(self.topics))
 
     @property
     def patterns(self) -> tuple[str, ...]:
@@ -60,8 +48,12 @@ class EventFilter:
         return self.topics or ("#",)
 
     def matches(self, event: Envelope) -> bool:
-        if self._regex is not None and self._regex.fullmatch("." + event.name) is None:
+        if self._trie is not None and not self._trie.matches_any(event.name):
             return False
+        return self.matches_fields(event)
+
+    def matches_fields(self, event: Envelope) -> bool:
+        """Everything but the topic: for callers that matched the topic already (fan-out)."""
         if self.tenant_id and event.tenant_id != self.tenant_id:
             return False
         if self.source_services and event.source_service not in self.source_services:

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from registry.core import paging, validation
+from registry.core.caller_slots import CallerSlots
 from registry.core.errors import (
     InvalidArgument,
     Reason,
@@ -39,6 +41,7 @@ from registry.core.event_filter import EventFilter
 from registry.core.messages import Envelope
 from registry.core.ports import EventLog
 from registry.core.subscription import LiveBuffer
+from registry.core.topic_trie import TopicTrie
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,8 @@ REPLAY_PAGE = 256
 LIST_SCAN_LIMIT = 10_000
 """Stored events one ListEvents call examines at most, so a narrow filter costs bounded work."""
 _LIST_READ = 500
+_SEQUENCE = re.compile(r"[0-9]{1,18}", re.ASCII)
+"""A sequence in a page token: ASCII digits only, small enough for SQLite's 64-bit integers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +94,12 @@ class Delivery:
 class Subscription:
     """A subscriber: replay from disk, then live. Iterate once; `close` when done."""
 
-    def __init__(self, bus: EventBus, event_filter: EventFilter, start_after: int, buffer: int) -> None:
+    def __init__(
+        self, bus: EventBus, event_filter: EventFilter, start_after: int, buffer: int, caller: str = ""
+    ) -> None:
         self.filter = event_filter
+        self.caller = caller
+        """Who holds the slot (the token subject)."""
         self.start_after = start_after
         self.head_at_start = bus.head
         self.oldest_at_start = bus.oldest
@@ -144,13 +153,19 @@ class EventBus:
         retention_seconds: float,
         subscriber_buffer: int,
         max_subscribers: int,
+        max_subscribers_per_caller: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.log = log_store
         self._retention_count = retention_count
         self._retention_seconds = retention_seconds
         self._subscriber_buffer = subscriber_buffer
-        self._max_subscribers = max_subscribers
+        self._slots = CallerSlots(
+            "subscriptions",
+            Reason.TOO_MANY_SUBSCRIBERS,
+            total=max_subscribers,
+            per_caller=max_subscribers_per_caller,
+        )
         self._clock = clock
         self._head = 0
         self._oldest = 0
@@ -159,6 +174,9 @@ class EventBus:
         self._wake = asyncio.Event()
         self._subscribers: set[Subscription] = set()
         self._live: set[Subscription] = set()
+        self._live_topics: TopicTrie[Subscription] = TopicTrie()
+        """Every live subscriber under each of its patterns: fan-out asks the trie which
+        subscribers an event's topic reaches, instead of asking every subscriber."""
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self.published = 0
@@ -203,6 +221,11 @@ class EventBus:
         await self.log.close()
 
     # ----------------------------------------------------------------- reads
+
+    @property
+    def topic_index(self) -> TopicTrie[Subscription]:
+        """The live subscribers under their topic patterns; its `steps` counts fan-out work."""
+        return self._live_topics
 
     @property
     def head(self) -> int:
@@ -287,10 +310,11 @@ class EventBus:
             self._wake.set()  # let the loop see it is done once the queue is empty
 
     def _fan_out(self, event: Envelope) -> None:
-        cut = [s for s in self._live if s.filter.matches(event) and not s.offer(event)]
+        reached = self._live_topics.match(event.name)
+        cut = [s for s in reached if s.filter.matches_fields(event) and not s.offer(event)]
         self.dropped += len(cut)
         for subscription in cut:
-            self._live.discard(subscription)
+            self.forget(subscription)  # its slot is free at once, not when its connection closes
 
     async def _age_loop(self) -> None:
         interval = min(max(self._retention_seconds / 10, 0.01), 60.0)
@@ -306,18 +330,18 @@ class EventBus:
     # ----------------------------------------------------------------- subscribing
 
     async def subscribe(
-        self, event_filter: EventFilter, *, after_sequence: int | None = None, start_time: float | None = None
+        self,
+        event_filter: EventFilter,
+        *,
+        after_sequence: int | None = None,
+        start_time: float | None = None,
+        caller: str = "",
     ) -> Subscription:
         """A subscription starting after `after_sequence`, or at `start_time`, or (neither) at the
-        next event published."""
+        next event published; it holds one of `caller`'s subscription slots until it ends."""
         if self._closing:
             raise shutting_down()
-        if len(self._subscribers) >= self._max_subscribers:
-            raise limit_reached(
-                Reason.TOO_MANY_SUBSCRIBERS,
-                f"the registry serves its maximum of {self._max_subscribers} subscriptions",
-                self._max_subscribers,
-            )
+        self._slots.check(caller)  # refuse early, before any read; taken for real below
         if after_sequence is not None and after_sequence < 0:
             raise InvalidArgument("after_sequence", "must be >= 0")
         if after_sequence is not None:
@@ -327,17 +351,26 @@ class EventBus:
             start = self._head if first is None else min(first - 1, self._head)
         else:
             start = self._head
-        subscription = Subscription(self, event_filter, start, self._subscriber_buffer)
+        self._slots.take(caller)  # synchronously with joining the set: no await in between
+        subscription = Subscription(self, event_filter, start, self._subscriber_buffer, caller)
         self._subscribers.add(subscription)
         return subscription
 
     def go_live(self, subscription: Subscription) -> None:
-        if subscription in self._subscribers:
+        if subscription in self._subscribers and subscription not in self._live:
             self._live.add(subscription)
+            for pattern in subscription.filter.patterns:
+                self._live_topics.add(pattern, subscription)
 
     def forget(self, subscription: Subscription) -> None:
-        self._subscribers.discard(subscription)
-        self._live.discard(subscription)
+        """Release the subscription's slot and stop offering it events. Idempotent."""
+        if subscription in self._subscribers:
+            self._subscribers.discard(subscription)
+            self._slots.give_back(subscription.caller)
+        if subscription in self._live:
+            self._live.discard(subscription)
+            for pattern in subscription.filter.patterns:
+                self._live_topics.remove(pattern, subscription)
 
     # ----------------------------------------------------------------- history
 
@@ -400,6 +433,6 @@ def _resume_point(page_token: str, scope: str) -> int | None:
     position = paging.decode(page_token, scope, 1)
     if position is None:
         return None
-    if not position[0].isdigit():
+    if _SEQUENCE.fullmatch(position[0]) is None:
         raise InvalidArgument(paging.FIELD, "malformed page token")
     return int(position[0])

@@ -25,6 +25,8 @@ class Limits:
     endpoint_name_length: int = 63
     host_length: int = 253
     host_label_length: int = 63
+    zone_id_length: int = 32
+    """An IPv6 zone id (`fe80::1%eth0`): an interface name (Linux: at most 15) or index."""
     version_length: int = 64
     tags: int = 32
     tag_length: int = 63

@@ -25,6 +25,16 @@ from registry.core.messages import Envelope, Reply
 from registry.core.model import Instance, InstanceKey
 
 
+class StoreOpenError(Exception):
+    """The store cannot be opened (locked by another process, not a database, unwritable). Its
+    text is one line naming the file and the cause, fit to show an operator as it is."""
+
+    def __init__(self, path: str, cause: str) -> None:
+        super().__init__(f"{path}: {cause}")
+        self.path = path
+        self.cause = cause
+
+
 @dataclass(frozen=True, slots=True)
 class StoredState:
     """Everything the store holds, as read at start."""

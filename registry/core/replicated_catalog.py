@@ -57,6 +57,8 @@ class ReplicatedCatalog(Catalog):
         max_watchers: int,
         max_instances: int,
         persist_interval: float,
+        max_watchers_per_caller: int | None = None,
+        watcher_buffer_bytes: int = 4 * 1024 * 1024,
         clock: Callable[[], float] = time.time,
         fenced: Callable[[], bool] = lambda: False,
     ) -> None:
@@ -66,6 +68,8 @@ class ReplicatedCatalog(Catalog):
             history_limit=history_limit,
             watcher_buffer=watcher_buffer,
             max_watchers=max_watchers,
+            max_watchers_per_caller=max_watchers_per_caller,
+            watcher_buffer_bytes=watcher_buffer_bytes,
             max_instances=max_instances,
             persist_interval=persist_interval,
             clock=clock,
@@ -121,14 +125,14 @@ class ReplicatedCatalog(Catalog):
         catalog it serves may miss changes made through other replicas."""
         return self._fenced()
 
-    def watch(self, service_names: frozenset[str], after_revision: int) -> Watcher:
+    def watch(self, service_names: frozenset[str], after_revision: int, caller: str = "") -> Watcher:
         if after_revision > self._revision:
             # Another replica gave this revision; this one has not applied it yet (milliseconds).
             raise Unavailable(
                 f"this replica is at revision {self._revision}, behind {after_revision}; retry",
                 reason=Reason.REPLICA_BEHIND,
             )
-        return super().watch(service_names, after_revision)
+        return super().watch(service_names, after_revision, caller)
 
     # ----------------------------------------------------------------- writes
 

@@ -38,6 +38,7 @@ class ReplicatedEventBus(EventBus):
         retention_seconds: float,
         subscriber_buffer: int,
         max_subscribers: int,
+        max_subscribers_per_caller: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         # The base class's log calls that differ (append, trim) are overridden here.
@@ -47,6 +48,7 @@ class ReplicatedEventBus(EventBus):
             retention_seconds=retention_seconds,
             subscriber_buffer=subscriber_buffer,
             max_subscribers=max_subscribers,
+            max_subscribers_per_caller=max_subscribers_per_caller,
             clock=clock,
         )
         self._replicated = log_store

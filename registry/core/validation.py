@@ -45,6 +45,7 @@ _HOST_NAME = pattern(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*\.?")
 _TAG = pattern(rf"[A-Za-z0-9_.:/-]{{1,{LIMITS.tag_length}}}")
 METADATA_KEY = pattern(rf"[A-Za-z0-9_./-]{{1,{LIMITS.metadata_key_length}}}")
 _ZONE = pattern(rf"[a-z0-9-]{{0,{LIMITS.zone_length}}}")
+_ZONE_ID = pattern(rf"[A-Za-z0-9_.-]{{1,{LIMITS.zone_id_length}}}")
 
 
 def _shown(text: str) -> str:
@@ -88,11 +89,20 @@ def _host(host: str, field: str) -> None:
     if len(host) > LIMITS.host_length:
         raise InvalidArgument(field, f"at most {LIMITS.host_length} characters", limit=LIMITS.host_length)
     literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if _HOST_NAME.fullmatch(host) is None:
-        try:
-            ipaddress.ip_address(literal)
-        except ValueError:
-            raise InvalidArgument(field, f"{_shown(host)} is neither a host name nor an IP address") from None
+    if _HOST_NAME.fullmatch(host) is not None:
+        return
+    address, percent, zone = literal.partition("%")
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        raise InvalidArgument(field, f"{_shown(host)} is neither a host name nor an IP address") from None
+    # `ipaddress` takes anything after '%' as an IPv6 zone id (escape sequences and NUL included);
+    # a zone is an interface name or index, so only those characters pass.
+    if percent and (parsed.version != 6 or _ZONE_ID.fullmatch(zone) is None):
+        raise InvalidArgument(
+            field,
+            f"{_shown(host)}: an IPv6 zone id is 1-{LIMITS.zone_id_length} characters of A-Z a-z 0-9 _ . -",
+        )
 
 
 def _endpoints(endpoints: Sequence[Endpoint], field: str) -> tuple[Endpoint, ...]:

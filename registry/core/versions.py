@@ -28,9 +28,13 @@ Version = tuple[int, int, int, int, tuple[PrereleaseId, ...]]
 Clause = tuple[Callable[[Version, Version], bool], Version]
 Constraint = tuple[Clause, ...]
 
-_PRERELEASE = r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*"
-_VERSION = re.compile(rf"([0-9]+)\.([0-9]+)\.([0-9]+)(?:-({_PRERELEASE}))?", re.ASCII)
-_PARTIAL = re.compile(rf"([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?(?:-({_PRERELEASE}))?", re.ASCII)
+# SemVer 2.0.0: numeric identifiers have no leading zeros (`01.2.3` and `1.2.3-01` are not versions);
+# an alphanumeric prerelease identifier (one with a letter or '-') may start with zeros.
+_NUMBER = r"(?:0|[1-9][0-9]*)"
+_IDENTIFIER = rf"(?:{_NUMBER}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
+_PRERELEASE = rf"{_IDENTIFIER}(?:\.{_IDENTIFIER})*"
+_VERSION = re.compile(rf"({_NUMBER})\.({_NUMBER})\.({_NUMBER})(?:-({_PRERELEASE}))?", re.ASCII)
+_PARTIAL = re.compile(rf"({_NUMBER})(?:\.({_NUMBER}))?(?:\.({_NUMBER}))?(?:-({_PRERELEASE}))?", re.ASCII)
 _CLAUSE = re.compile(r"\s*(==|!=|>=|<=|~=|>|<)\s*(\S+?)\s*", re.ASCII)
 
 _OPERATORS: dict[str, Callable[[Version, Version], bool]] = {

@@ -11,9 +11,12 @@ How: the catalog applies a change and calls `publish` synchronously, so the hub'
 always the last applied change. A new watcher is registered in the same synchronous step that
 takes its snapshot or its replay from history, so nothing falls between the two. Watchers are
 indexed by service name (plus one set for "all services"), so churn in one service touches only
-that service's watchers. Each watcher queues at most `buffer` changes; a watcher that falls
-further behind is cut (its queue dropped at once, so memory stays bounded) and its next read
-raises ResourceExhausted with the revision to resume from.
+that service's watchers. Each watcher queues at most `buffer` changes and `buffer_bytes` of them
+(their approximate encoded size: a count alone lets a stalled watcher of large instances hold
+megabytes); a watcher that falls further behind is cut (its queue dropped at once, so memory
+stays bounded) and its next read raises ResourceExhausted with the revision to resume from.
+Watcher slots are bounded in total and per caller (`CallerSlots`), and a cut watcher's slot is
+free at once.
 """
 
 from __future__ import annotations
@@ -24,12 +27,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 
+from registry.core.caller_slots import CallerSlots
 from registry.core.errors import (
     InvalidArgument,
     Reason,
     RegistryError,
     ResourceExhausted,
-    limit_reached,
     shutting_down,
 )
 from registry.core.model import Change, Instance
@@ -53,15 +56,30 @@ class WatchStart:
     hub can replay from. The snapshot replaces whatever the watcher held."""
 
 
+def approximate_bytes(instance: Instance) -> int:
+    """Roughly what `instance` takes encoded in a watch event: its strings, plus a fixed
+    allowance per field for tags, lengths and numbers. Cheap (no encoding), computed once per change."""
+    reg = instance.registration
+    size = 64 + len(reg.service_name) + len(reg.instance_id) + len(reg.version) + len(reg.zone)
+    size += sum(16 + len(e.name) + len(e.host) for e in reg.endpoints)
+    size += sum(4 + len(t) for t in reg.tags)
+    size += sum(8 + len(k) + len(v.encode()) for k, v in reg.metadata.items())
+    size += sum(8 + len(d.service_name) for d in reg.dependencies)
+    return size
+
+
 class Watcher:
     """One watch stream's subscription. Read it with `batches`; always `close` it."""
 
-    def __init__(self, hub: WatchHub, services: frozenset[str], start: WatchStart) -> None:
+    def __init__(self, hub: WatchHub, services: frozenset[str], start: WatchStart, caller: str = "") -> None:
         self.services = services
         """Watched services; empty means all."""
         self.start = start
+        self.caller = caller
+        """Who holds the slot (the token subject)."""
         self._hub = hub
         self._queue: deque[Change] = deque()
+        self._queued_bytes = 0
         self._ready = asyncio.Event()
         self._error: RegistryError | None = None
         self._revision = start.revision
@@ -88,6 +106,7 @@ class Watcher:
                 raise self._error
             batch = list(self._queue)
             self._queue.clear()
+            self._queued_bytes = 0
             # Publication is synchronous with the catalog's change, so an empty queue means
             # every change up to the hub's revision that concerns us is in `batch` or before.
             self._revision = self._hub.revision
@@ -104,17 +123,20 @@ class Watcher:
         """Changes queued and not yet handed out."""
         return len(self._queue)
 
-    def offer(self, change: Change, limit: int) -> bool:
-        """Queue `change`; False (and nothing queued) when the queue is full."""
-        if len(self._queue) >= limit:
+    def offer(self, change: Change, size: int, limit: int, byte_limit: int) -> bool:
+        """Queue `change` (`size` approximate bytes); False (and nothing queued) when the queue is
+        full by count or by bytes. One change larger than the byte limit still fits an empty queue."""
+        if len(self._queue) >= limit or (self._queue and self._queued_bytes + size > byte_limit):
             return False
         self._queue.append(change)
+        self._queued_bytes += size
         self._ready.set()
         return True
 
     def end(self, error: RegistryError) -> None:
         """End the watch: `batches` raises `error` next."""
         self._queue.clear()
+        self._queued_bytes = 0
         self._error = error
         self._ready.set()
 
@@ -122,13 +144,26 @@ class Watcher:
 class WatchHub:
     """Watchers by service, bounded history for resume, and the fan-out between them."""
 
-    def __init__(self, *, history_limit: int, buffer: int, max_watchers: int) -> None:
+    def __init__(
+        self,
+        *,
+        history_limit: int,
+        buffer: int,
+        max_watchers: int,
+        max_watchers_per_caller: int | None = None,
+        buffer_bytes: int = 4 * 1024 * 1024,
+    ) -> None:
         self._history: deque[Change] = deque(maxlen=history_limit)
         self._buffer = buffer
-        self._max_watchers = max_watchers
+        self._buffer_bytes = buffer_bytes
+        self._slots = CallerSlots(
+            "watchers",
+            Reason.TOO_MANY_WATCHERS,
+            total=max_watchers,
+            per_caller=max_watchers_per_caller,
+        )
         self._by_service: dict[str, set[Watcher]] = {}
         self._all_services: set[Watcher] = set()
-        self._count = 0
         self._closed = False
         self.cut = 0
         """Watchers ended because they fell behind, since start."""
@@ -143,9 +178,14 @@ class WatchHub:
 
     @property
     def watcher_count(self) -> int:
-        return self._count
+        return self._slots.held
 
-    def subscribe(self, services: frozenset[str], after_revision: int, snapshot: Snapshot) -> Watcher:
+    def watchers_of(self, caller: str) -> int:
+        return self._slots.held_by(caller)
+
+    def subscribe(
+        self, services: frozenset[str], after_revision: int, snapshot: Snapshot, caller: str = ""
+    ) -> Watcher:
         """Register a watcher and decide, in the same synchronous step, how it starts:
         after_revision 0 -> snapshot; within [compact_revision, revision] -> replay of the
         watched services' changes after it; otherwise (compacted, or from before a restart)
@@ -154,25 +194,19 @@ class WatchHub:
             raise InvalidArgument("after_revision", f"{after_revision} is negative")
         if self._closed:
             raise shutting_down()
-        if self._count >= self._max_watchers:
-            raise limit_reached(
-                Reason.TOO_MANY_WATCHERS,
-                f"too many watchers ({self._max_watchers}); close one or retry later",
-                self._max_watchers,
-            )
+        self._slots.take(caller)
         if after_revision == 0:
             start = WatchStart(self.revision, snapshot(services), ())
         elif self.compact_revision <= after_revision <= self.revision:
             start = WatchStart(self.revision, None, self._replay(services, after_revision))
         else:
             start = WatchStart(self.revision, snapshot(services), (), max(self.compact_revision, 1))
-        watcher = Watcher(self, services, start)
+        watcher = Watcher(self, services, start, caller)
         if services:
             for name in services:
                 self._by_service.setdefault(name, set()).add(watcher)
         else:
             self._all_services.add(watcher)
-        self._count += 1
         return watcher
 
     def _replay(self, services: frozenset[str], after_revision: int) -> list[Change]:
@@ -193,10 +227,13 @@ class WatchHub:
         history.append(change)
         self.revision = change.revision
         watchers = self._by_service.get(change.instance.service_name)
+        if not watchers and not self._all_services:
+            return
+        size = approximate_bytes(change.instance)
         fell_behind = []
         for group in (watchers, self._all_services):
             for watcher in group or ():
-                if not watcher.offer(change, self._buffer):
+                if not watcher.offer(change, size, self._buffer, self._buffer_bytes):
                     fell_behind.append(watcher)
         for watcher in fell_behind:
             self._cut(watcher)
@@ -217,7 +254,8 @@ class WatchHub:
         self.remove(watcher)
         watcher.end(
             ResourceExhausted(
-                f"watcher fell behind at revision {at}; resume with after_revision={at}",
+                f"watcher fell behind at revision {at} (its queue limit of {self._buffer} changes or "
+                f"{self._buffer_bytes} bytes); resume with after_revision={at}",
                 reason=Reason.WATCHER_FELL_BEHIND,
             )
         )
@@ -237,7 +275,7 @@ class WatchHub:
             registered = watcher in self._all_services
             self._all_services.discard(watcher)
         if registered:
-            self._count -= 1
+            self._slots.give_back(watcher.caller)
 
     def end_all(self, error: RegistryError) -> None:
         """End every watcher with `error` and refuse new ones (shutdown)."""

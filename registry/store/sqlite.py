@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,8 +37,9 @@ from registry.core.model import (
     InstanceKey,
     Registration,
 )
-from registry.core.ports import Store, StoredState
-from registry.store.migrations import apply_migrations, known_migrations
+from registry.core.ports import Store, StoredState, StoreOpenError
+from registry.store.file_lock import DatabaseLock
+from registry.store.migrations import MigrationError, apply_migrations, known_migrations
 from registry.store.sqlite_connection import configure, transaction
 
 MIN_SQLITE_VERSION = (3, 37, 0)
@@ -86,29 +88,39 @@ _RAISE_CEILING = "UPDATE meta SET value = max(value, ?) WHERE key = 'revision_ce
 class SqliteStore(Store):
     """`Store` backed by the SQLite file at `path`, created and migrated by `open()`.
 
-    The folder must exist. The database is used by one store at a time; other connections
-    (backups, an operator's `sqlite3` shell) are fine, and wait at most `BUSY_TIMEOUT_MS`.
+    The folder must exist. The database is used by one registry process at a time (an exclusive
+    lock on the file, held from `open` to `close`); other connections (backups, an operator's
+    `sqlite3` shell) are fine, and wait at most `BUSY_TIMEOUT_MS`.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._conn: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._file_lock = DatabaseLock(self.path)
 
     async def open(self) -> StoredState:
         if self._conn is not None:
             raise RuntimeError(f"store {self.path} is already open")
         if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
             raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is too old; the store needs 3.37 or newer")
-        # isolation_level=None: no implicit transactions; every write below says what it means.
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        self._file_lock.acquire()
+        try:
+            # isolation_level=None: no implicit transactions; every write below says what it means.
+            conn = await aiosqlite.connect(self.path, isolation_level=None)
+        except sqlite3.Error as exc:
+            self._file_lock.release()
+            raise open_error(self.path, exc) from None
         try:
             await configure(conn)
             await apply_migrations(conn, known_migrations())
             rows = await conn.execute_fetchall(_SELECT_INSTANCES)
             (ceiling,) = await conn.execute_fetchall(_SELECT_CEILING)
-        except BaseException:
+        except BaseException as exc:
             await conn.close()
+            self._file_lock.release()
+            if isinstance(exc, sqlite3.Error | RuntimeError | MigrationError):
+                raise open_error(self.path, exc) from None
             raise
         self._conn = conn
         return StoredState(instances=[_instance_from_row(row) for row in rows], revision_ceiling=ceiling[0])
@@ -142,6 +154,7 @@ class SqliteStore(Store):
         if conn is not None:
             async with self._write_lock:
                 await conn.close()
+            self._file_lock.release()
 
     def _open_connection(self) -> aiosqlite.Connection:
         if self._conn is None:
@@ -230,6 +243,16 @@ def _instance_from_row(row: sqlite3.Row) -> Instance:
         create_revision=values["create_revision"],
         mod_revision=values["mod_revision"],
     )
+
+
+def open_error(path: Path, exc: BaseException) -> StoreOpenError:
+    """The one-line reason a database could not be opened, for the operator."""
+    cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in cause:
+        cause = "not a SQLite database, or truncated (file is not a database)"
+    elif not os.access(path.parent, os.W_OK):
+        cause = f"{cause} (its folder {path.parent} is not writable: SQLite creates -wal and -shm there)"
+    return StoreOpenError(str(path), cause)
 
 
 # The row shape doubles as the etcd backend's value format (registry/store/etcd.py): one encoding.

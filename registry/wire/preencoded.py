@@ -6,6 +6,10 @@ grpc to serialize it again doubled the cost of every Lookup. A method named here
 serializer that passes `bytes` through unchanged (and still serializes a message, so errors and
 other paths work as before); the generated `add_*_to_server` function is reused as is, its handlers
 captured and the named ones rebuilt.
+
+Watch uses it too, for memory rather than speed: while a client does not read, its stream holds
+the response grpc is trying to send, and a protobuf message costs several times its encoded size.
+A stream that serializes each response as soon as it is built, and drops the message, holds bytes.
 """
 
 from __future__ import annotations
@@ -42,13 +46,21 @@ def add_preencoded(
     methods: Iterable[str],
     server: grpc.aio.Server,
 ) -> None:
-    """`add(servicer, server)` (a generated function), with `methods` (unary) free to return bytes."""
+    """`add(servicer, server)` (a generated function), with `methods` (unary or server-streaming)
+    free to return, or yield, bytes."""
     capture = _Capture()
     add(servicer, capture)
     handlers = dict(capture.handlers)
     for name in methods:
         handler = handlers[name]
-        assert handler.unary_unary is not None, f"{name} is not a unary method"
+        if handler.unary_stream is not None:
+            handlers[name] = grpc.unary_stream_rpc_method_handler(
+                handler.unary_stream,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=_bytes_or_message,
+            )
+            continue
+        assert handler.unary_unary is not None, f"{name} is neither unary nor server-streaming"
         handlers[name] = grpc.unary_unary_rpc_method_handler(
             handler.unary_unary,
             request_deserializer=handler.request_deserializer,

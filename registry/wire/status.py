@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -93,17 +93,29 @@ def _wrap_unary(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _wrap_stream(method: Callable[..., Any]) -> Callable[..., Any]:
+    """The servicer's async generator, written by us rather than by grpc: a write that fails
+    because the peer has gone (a client that stopped reading, then disconnected) ends the call
+    quietly. Left to grpc, that race (the failed write is seen before the cancellation) is logged
+    at ERROR with a traceback, and no client may cause one."""
+
     @functools.wraps(method)
-    async def wrapper(
-        self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> AsyncIterator[Any]:
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        responses = method(self, request, context)
         try:
-            async for response in method(self, request, context):
-                yield response
+            async for response in responses:
+                try:
+                    await context.write(response)
+                except Exception as exc:
+                    if not _is_grpc_control_flow(exc):
+                        raise
+                    log.debug("stream ended by the peer while writing", extra={"error": type(exc).__name__})
+                    return
         except Exception as exc:
             if _is_grpc_control_flow(exc):
                 raise
             await abort(context, exc)
+        finally:
+            await responses.aclose()
 
     return wrapper
 

@@ -133,6 +133,7 @@ async def test_each_asymmetric_algorithm_verifies_by_kid(
     await refused(discover(registry.address, asymmetric(key, "nope")), UNAUTHENTICATED, "TOKEN_KEY_UNKNOWN")
 
 
+@pytest.mark.allow_error_logs  # an operator's broken file or setting, logged on purpose
 async def test_jwks_rotation_without_restart(start_registry: StartRegistry, tmp_path: Path) -> None:
     jwks = tmp_path / "jwks.json"
     old, new = signing.generate_private_key("EdDSA"), signing.generate_private_key("ES256")
@@ -212,6 +213,7 @@ def test_auth_off_on_a_non_loopback_address_is_refused(tmp_path: Path) -> None:
         assert build_config(env={"REGISTRY_AUTH_MODE": "off", "REGISTRY_HOST": host}).auth_mode == "off"
 
 
+@pytest.mark.allow_error_logs  # an operator's broken file or setting, logged on purpose
 def test_insecure_allows_it_and_says_so_loudly(caplog: pytest.LogCaptureFixture) -> None:
     config = build_config(
         env={"REGISTRY_AUTH_MODE": "off", "REGISTRY_HOST": "0.0.0.0", "REGISTRY_INSECURE": "1"}

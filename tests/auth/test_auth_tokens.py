@@ -224,11 +224,35 @@ async def test_missing_required_claim_is_unauthenticated(
     assert_clean(error, partial, caplog)
 
 
-@pytest.mark.parametrize("subject", ["Orders", "orders_svc", "-orders", "a" * 64, 42])
+@pytest.mark.parametrize(
+    "subject", ["Orders", "orders_svc", "-orders", "a" * 64, 42, "orders\n", "orders\x00"]
+)
 async def test_subject_must_be_a_service_name(api: Stub, subject: Any) -> None:
     odd = token(sub=subject)
     reason = "TOKEN_SUBJECT_INVALID" if isinstance(subject, str) else "TOKEN_INVALID"
     await refused(list_services(api, odd), UNAUTHENTICATED, reason)
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("kind", ["string", "infinity", "infinity-string", "nan", "bool", "list"])
+async def test_times_must_be_json_numbers(api: Stub, claim: str, kind: str) -> None:
+    """RFC 7519 NumericDate: a number. PyJWT alone reads `"exp": "4102444800"` as a number, and
+    JSON's `Infinity` would make a token that never expires."""
+    if kind == "bool" and claim == "exp":
+        pytest.skip("a boolean exp is 0 or 1: refused as expired already")
+    valid = int(time.time()) + (3600 if claim == "exp" else -60)  # a time PyJWT would accept
+    value: object = {
+        "string": str(valid),
+        "infinity": float("inf") if claim == "exp" else float("-inf"),
+        "infinity-string": "Infinity",
+        "nan": float("nan"),
+        "bool": True,  # 1: long past, fine for nbf and iat
+        "list": [valid],
+    }[kind]
+    payload = claims()
+    payload[claim] = value
+    odd = sign(payload)
+    await refused(list_services(api, odd), UNAUTHENTICATED, "TOKEN_INVALID")
 
 
 async def test_missing_scope_is_permission_denied(api: Stub, caplog: pytest.LogCaptureFixture) -> None:

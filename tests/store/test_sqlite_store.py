@@ -26,11 +26,10 @@ from registry.core.model import (
     Instance,
     Registration,
 )
-from registry.core.ports import StoredState
+from registry.core.ports import StoredState, StoreOpenError
 from registry.store.migrations import (
     Migration,
     MigrationError,
-    SchemaTooNewError,
     apply_migrations,
     known_migrations,
 )
@@ -286,7 +285,7 @@ async def test_database_from_a_newer_registry_is_refused(db_path: Path) -> None:
 
     store = SqliteStore(db_path)
     try:
-        with pytest.raises(SchemaTooNewError, match=f"version {future}"):
+        with pytest.raises(StoreOpenError, match=f"version {future}"):
             await store.open()
         with pytest.raises(RuntimeError, match="not open"):
             await store.put_instance(make_instance())

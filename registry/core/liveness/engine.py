@@ -30,12 +30,12 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 
+from registry.core.caller_slots import CallerSlots
 from registry.core.errors import (
     FailedPrecondition,
     NotFound,
     Reason,
     instance_not_found,
-    limit_reached,
     shutting_down,
 )
 from registry.core.liveness import health, rules
@@ -88,8 +88,12 @@ class Liveness:
             settings.self_preservation_threshold, settings.self_preservation_window_seconds
         )
         self._grace_until = 0.0
-        self._open_streams = 0
-        self._streams_of: dict[str, int] = {}
+        self._stream_slots = CallerSlots(
+            "heartbeat streams",
+            Reason.TOO_MANY_STREAMS,
+            total=settings.max_streams,
+            per_caller=settings.max_streams_per_caller,
+        )
         self.beats = 0
         self._beat_rate = 0.0
         """Beats per second the bound streams should send, for the stall clock."""
@@ -155,31 +159,11 @@ class Liveness:
         """Hold one of `max_streams` heartbeat stream slots, and one of the `max_streams_per_caller`
         of `caller` (the token subject), for the duration of a stream: one caller cannot take the
         slots every other service needs."""
-        settings = self._settings
-        if self._open_streams >= settings.max_streams:
-            raise limit_reached(
-                Reason.TOO_MANY_STREAMS,
-                f"the registry holds its maximum of {settings.max_streams} heartbeat streams",
-                settings.max_streams,
-            )
-        held = self._streams_of.get(caller, 0)
-        if held >= settings.max_streams_per_caller:
-            raise limit_reached(
-                Reason.TOO_MANY_STREAMS,
-                f"caller {caller!r} holds its maximum of {settings.max_streams_per_caller} heartbeat streams",
-                settings.max_streams_per_caller,
-            )
-        self._open_streams += 1
-        self._streams_of[caller] = held + 1
+        self._stream_slots.take(caller)
         try:
             yield
         finally:
-            self._open_streams -= 1
-            left = self._streams_of[caller] - 1
-            if left:
-                self._streams_of[caller] = left
-            else:
-                del self._streams_of[caller]
+            self._stream_slots.give_back(caller)
 
     def bind(self, key: InstanceKey, sink: StreamSink, *, take_over: bool = False) -> Binding:
         """Bind a stream to a registered instance. NotFound when not registered (the client must
@@ -302,7 +286,7 @@ class Liveness:
 
     @property
     def open_streams(self) -> int:
-        return self._open_streams
+        return self._stream_slots.held
 
     def summary(self) -> HealthSummary:
         total, services = health.status_counts(self._states.values())
@@ -311,7 +295,7 @@ class Liveness:
             services=services,
             self_preservation_active=self._preservation.active,
             startup_grace_active=self.now() < self._grace_until,
-            open_streams=self._open_streams,
+            open_streams=self._stream_slots.held,
         )
 
     def _get(self, key: InstanceKey) -> InstanceState:
