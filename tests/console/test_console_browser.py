@@ -7,6 +7,7 @@ whose instance a test SIGKILLs. Every view is screenshotted into the test's outp
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from itertools import pairwise
@@ -266,3 +267,20 @@ def test_malformed_http_is_refused_without_an_error_log(fleet: ConsoleRegistry) 
     time.sleep(0.2)  # the log line, if any, is written after the answer
     assert " ERROR " not in fleet.server.output()
     assert "Traceback" not in fleet.server.output()
+
+
+def test_a_deregister_from_the_page_removes_the_instance(fleet: ConsoleRegistry, page: Page) -> None:
+    (ledger,) = fleet.start_instances(("ledger", "ledger-1"))
+    ledger.stop()  # SIGKILL: nothing will register it again
+    open_service(page, fleet.url, "ledger")
+    row = page.locator('#instances tr[data-instance="ledger-1"]')
+    expect(row.locator(".status")).to_have_text(re.compile("critical|dead"), timeout=10_000)
+    row.locator('button[data-action="deregister"]').click()
+    expect(page.locator("#confirm-text")).to_contain_text("Deregister ledger/ledger-1")
+    page.click("#confirm-cancel")  # cancelled: nothing happens
+    expect(row).to_be_visible()
+    row.locator('button[data-action="deregister"]').click()
+    page.click("#confirm-ok")
+    expect(page.locator('#services tr[data-service="ledger"]')).to_have_count(0)
+    listed = {s.service_name for s in _summary(fleet).services}
+    assert "ledger" not in listed
