@@ -115,6 +115,7 @@ class Verifier:
                 raise _refuse(
                     Reason.TOKEN_INVALID, f"`{claim}` must be a finite JSON number (RFC 7519 NumericDate)"
                 )
+        self._check_times(payload)
         subject = payload["sub"]
         if not isinstance(subject, str) or not scopes.is_service_name(subject):
             raise _refuse(Reason.TOKEN_SUBJECT_INVALID, "`sub` must be a service name (an RFC 1035 label)")
@@ -152,6 +153,14 @@ class Verifier:
             Reason.TOKEN_ALGORITHM_REFUSED, f"algorithm {shown!r} is not allowed (allowed: {allowed})"
         )
 
+    def _check_times(self, payload: dict[str, Any]) -> None:
+        """RFC 7519 §4.1.4-6 with the configured leeway, on claims already known to be numbers."""
+        now = time.time()
+        if payload["exp"] <= now - self.leeway:
+            raise _refuse(Reason.TOKEN_EXPIRED, "expired (`exp` is past)")
+        if payload.get("nbf", now) > now + self.leeway or payload.get("iat", now) > now + self.leeway:
+            raise _refuse(Reason.TOKEN_NOT_YET_VALID, "not yet valid (`nbf` or `iat` is in the future)")
+
     def _decode(self, token: str, key: Any, algorithm: str) -> dict[str, Any]:
         try:
             payload: dict[str, Any] = jwt.decode(
@@ -161,14 +170,11 @@ class Verifier:
                 audience=self.audience,
                 issuer=self.issuers or None,
                 leeway=self.leeway,
-                options={"require": self._required},
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise _refuse(Reason.TOKEN_EXPIRED, "expired (`exp` is past)") from exc
-        except jwt.ImmatureSignatureError as exc:
-            raise _refuse(
-                Reason.TOKEN_NOT_YET_VALID, "not yet valid (`nbf` or `iat` is in the future)"
-            ) from exc
+                # Times are checked after their types (below): PyJWT would judge `"exp": true` as 1,
+                # long past, before anyone saw it is not a NumericDate.
+                options={"require": self._required, "verify_exp": False, "verify_nbf": False,
+                         "verify_iat": False},
+            )  # fmt: skip
         except jwt.MissingRequiredClaimError as exc:
             raise _refuse(Reason.TOKEN_CLAIM_MISSING, f"the `{exc.claim}` claim is required") from exc
         except jwt.InvalidAudienceError as exc:
