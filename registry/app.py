@@ -30,6 +30,7 @@ from registry.core.catalog import Catalog
 from registry.core.cluster_liveness import ClusterLiveness
 from registry.core.events import EventBus
 from registry.core.graph import DependencyGraph
+from registry.core.graph_share import SharedTraffic
 from registry.core.graph_traffic import Traffic
 from registry.core.lifecycle import LifecycleAnnouncer
 from registry.core.liveness import Liveness, LivenessSettings
@@ -123,7 +124,10 @@ class Registry:
             max_message_bytes=config.max_message_bytes,
         )
         self.traffic = Traffic()
-        self.graph = DependencyGraph(self.catalog.snapshot, self.traffic)
+        self.shared_traffic: SharedTraffic | None = None  # cluster mode: every replica's share
+        if self.cluster is not None:
+            self.shared_traffic = SharedTraffic(self.traffic, self.cluster.graph_share)
+        self.graph = DependencyGraph(self.catalog.snapshot, self.traffic, self.shared_traffic)
         self._lifecycle = LifecycleAnnouncer(self.events, time.time)
         announce = self._lifecycle.on_change
         self.catalog.add_listener(announce if self.cluster is None else self.cluster.decided_here(announce))
@@ -234,6 +238,8 @@ class Registry:
             self.port = self._server.add_secure_port(self.config.address, self.certificates.credentials())
         if self.cluster is not None:
             await self.cluster.start(self.address)  # the shared signer adopts the cluster's key
+        if self.shared_traffic is not None:
+            self.shared_traffic.start()
         # Page tokens are signed with a key derived from the delivery key: they survive a restart,
         # and in cluster mode every replica accepts every other replica's tokens.
         paging.use_key(self.signer.derived_key("page tokens"))
@@ -295,6 +301,8 @@ class Registry:
             if self.console is not None:
                 await self.console.stop()  # its pages' watches and tails have just ended
             await stopping
+        if self.shared_traffic is not None:
+            await self.shared_traffic.stop()
         await self.inbox.close()
         await self.events.close()
         await self.catalog.close()

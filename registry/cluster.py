@@ -19,6 +19,7 @@ from registry.core.model import Change
 from registry.store.etcd import EtcdStore
 from registry.store.etcd_client import EtcdClient, EtcdSettings
 from registry.store.etcd_events import EtcdEventLog
+from registry.store.etcd_graph import EtcdGraphShare
 from registry.store.etcd_ownership import EtcdOwnership
 from registry.store.etcd_secrets import shared_delivery_key
 
@@ -64,6 +65,10 @@ class ClusterParts:
         self.store = EtcdStore(self.client, self.settings.prefix, self.ownership)
         self.events = EtcdEventLog(self.client, self.settings.prefix)
         self.signer = SharedSigner()
+        ownership = self.ownership
+        self.graph_share = EtcdGraphShare(
+            self.client, self.settings.prefix, self.replica_id, lambda: ownership.lease
+        )
 
     async def start(self, address: str) -> None:
         """Adopt the shared secrets and join (lease, ownership); before the server starts."""

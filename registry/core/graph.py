@@ -29,6 +29,7 @@ from registry.core.graph_model import (
     Node,
     Observed,
 )
+from registry.core.graph_share import SharedTraffic
 from registry.core.graph_traffic import ObservedEdge, Traffic
 from registry.core.limits import LIMITS
 from registry.core.model import SERVING_STATUSES, DependencyKind, Instance
@@ -197,10 +198,18 @@ class DependencyGraph:
     """The graph of the live registry: the catalog's instances joined with the relay's traffic.
     What the API (GetDependencyGraph) and the console ask."""
 
-    def __init__(self, instances: Callable[[], Iterable[Instance]], traffic: Traffic) -> None:
+    def __init__(
+        self,
+        instances: Callable[[], Iterable[Instance]],
+        traffic: Traffic,
+        observed: SharedTraffic | None = None,
+    ) -> None:
         self._instances = instances
         self.traffic = traffic
+        self._observed: Traffic | SharedTraffic = observed or traffic
+        """In cluster mode, the whole cluster's traffic (graph_share); else this replica's."""
 
     def get(self, query: GraphQuery) -> Graph:
         check_query(query)
-        return build(self._instances(), self.traffic.edges(query.window), query, self.traffic.dropped)
+        observed = self._observed
+        return build(self._instances(), observed.edges(query.window), query, observed.dropped)

@@ -104,6 +104,16 @@ class Traffic:
             if stats.count:
                 yield ObservedEdge(source, target, kind, stats)
 
+    def rows(self, window: Window) -> Iterator[tuple[EdgeKey, list[int]]]:
+        """Each active edge's window totals (bucket counts, then code counts): what a replica
+        shares with the others in cluster mode (graph_share)."""
+        now = self._clock()
+        for key, edge in list(self._edges.items()):
+            if now - edge.last_seen <= WINDOW_SECONDS[window] + 60.0:
+                row = edge.totals(now, window)
+                if any(row):
+                    yield key, row
+
     def totals(self) -> Iterator[tuple[EdgeKey, int, int]]:
         """(edge, status code, messages) since the edge was first seen, codes with messages only:
         the counters the metrics read at scrape time."""

@@ -158,8 +158,9 @@ class EdgeWindows:
     def _at(self, ring: int) -> tuple[array[int], array[int]]:
         return self._data[ring], self._epochs[ring]
 
-    def stats(self, now: float, window: Window) -> WindowStats:
-        """The window ending at `now`, summed from the slots still inside it."""
+    def totals(self, now: float, window: Window) -> list[int]:
+        """The window ending at `now` as one row (bucket counts, then code counts), summed from
+        the slots still inside it: what `stats` reads and what a replica shares (graph_share)."""
         which, wanted = _WINDOWS[window]
         ring = (_FINE, _COARSE)[which]
         data, epochs = self._at(which)
@@ -169,17 +170,26 @@ class EdgeWindows:
             slot = period % ring.slots
             if epochs[slot] == period:
                 base = slot * FIELDS
-                for field in range(FIELDS):
-                    totals[field] += data[base + field]
-        buckets = totals[:BUCKETS]
-        count = sum(buckets)
-        if count == 0:
-            return EMPTY_STATS
-        errors = {code: n for code, n in enumerate(totals[BUCKETS:]) if code and n}
-        return WindowStats(
-            count,
-            MappingProxyType(errors),
-            percentile(buckets, count, 0.50),
-            percentile(buckets, count, 0.90),
-            percentile(buckets, count, 0.99),
-        )
+                totals = [a + b for a, b in zip(totals, data[base : base + FIELDS], strict=True)]
+        return totals
+
+    def stats(self, now: float, window: Window) -> WindowStats:
+        """The window ending at `now`, summed from the slots still inside it."""
+        return stats_of(self.totals(now, window))
+
+
+def stats_of(totals: Sequence[int]) -> WindowStats:
+    """The stats of one row of window totals (bucket counts, then code counts); rows of several
+    replicas add up field by field into the row of their union."""
+    buckets = totals[:BUCKETS]
+    count = sum(buckets)
+    if count == 0:
+        return EMPTY_STATS
+    errors = {code: n for code, n in enumerate(totals[BUCKETS:]) if code and n}
+    return WindowStats(
+        count,
+        MappingProxyType(errors),
+        percentile(buckets, count, 0.50),
+        percentile(buckets, count, 0.90),
+        percentile(buckets, count, 0.99),
+    )

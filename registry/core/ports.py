@@ -9,6 +9,8 @@ circular dependency").
   hot path, and never resurrect a removed instance.
 - `DeliveryTokenSigner`: signs the token a relayed message carries to its target, implemented
   beside the other crypto in `registry.auth.delivery_tokens`.
+- `GraphShare`: swaps compact summaries of the observed graph between the replicas of a
+  cluster, implemented by `registry.store.etcd_graph` (SQLite mode has none).
 - `Forwarder`: delivers an envelope to one instance over the wire, implemented by
   `registry.api.inbox_client`.
 
@@ -204,6 +206,15 @@ class DeliveryTokenSigner(Protocol):
 
     def sign(self, *, source: str, target: str, envelope_id: str, now: float | None = None) -> str:
         """A compact JWS with `sub` the source service, `aud` the target, `eid` the envelope id."""
+        ...
+
+
+class GraphShare(Protocol):
+    """Where the replicas of a cluster leave their share of the observed graph for each other."""
+
+    async def exchange(self, summary: bytes) -> list[bytes]:
+        """Publish this replica's latest summary (it goes when the replica goes) and return the
+        latest summary of every other live replica."""
         ...
 
 

@@ -123,6 +123,11 @@ class EtcdOwnership:
         self._events = events
 
     @property
+    def lease(self) -> int:
+        """The replica's current lease (0 before it joined); keys that must die with it go on it."""
+        return self._lease
+
+    @property
     def fenced(self) -> bool:
         return self._clock() >= self._valid_until
 
