@@ -3,6 +3,8 @@ both counted by GetDependencyGraph on either replica (real etcd, two replicas, r
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 
 from generated.registry.v1 import dependency_graph_pb2 as gpb
@@ -27,6 +29,23 @@ async def observed_counts(channel: grpc.aio.Channel) -> dict[tuple[str, str], in
     }
 
 
+async def without_background_exchange(registries: list[Registry]) -> list[Registry]:
+    """The replicas, their periodic exchange stopped: the test exchanges when it means to."""
+    for registry in registries:
+        assert registry.shared_traffic is not None
+        await registry.shared_traffic.stop()
+    return registries
+
+
+async def serving(channel: grpc.aio.Channel, service: str) -> None:
+    """Until the replica behind `channel` has applied the registration another replica made."""
+    async with asyncio.timeout(5):
+        while not (
+            await registry_api.stub(channel).Lookup(rpb.LookupRequest(service_name=service))
+        ).instances:
+            await asyncio.sleep(0.01)
+
+
 async def exchange(*registries: Registry) -> None:
     """One summary round on each replica, now (the background task does it every few seconds)."""
     for registry in registries:
@@ -40,13 +59,14 @@ async def exchange(*registries: Registry) -> None:
 async def test_any_replica_answers_the_graph_of_the_whole_cluster(
     start_registry: StartRegistry, etcd_endpoints: str, etcd_prefix: str
 ) -> None:
-    a, b = await replicas(start_registry, etcd_endpoints, etcd_prefix, 2)
+    a, b = await without_background_exchange(await replicas(start_registry, etcd_endpoints, etcd_prefix, 2))
     async with (
         grpc.aio.insecure_channel(a.address) as ca,
         grpc.aio.insecure_channel(b.address) as cb,
         targets_for(a.address, ca) as targets,
     ):
         await targets.start("orders-1")
+        await serving(cb, "orders")
         billing = (("x-source-service", "billing"),)
         await relay_stub(ca).Send(send_request("orders", "echo", QUERY), metadata=billing, timeout=5)
         for _ in range(2):
@@ -63,7 +83,7 @@ async def test_any_replica_answers_the_graph_of_the_whole_cluster(
 async def test_a_full_traffic_table_is_shared_within_the_summary_bound(
     start_registry: StartRegistry, etcd_endpoints: str, etcd_prefix: str
 ) -> None:
-    a, b = await replicas(start_registry, etcd_endpoints, etcd_prefix, 2)
+    a, b = await without_background_exchange(await replicas(start_registry, etcd_endpoints, etcd_prefix, 2))
     for n in range(1024):  # the edge bound, long names, every status code: the largest summary
         for code in range(17):
             a.traffic.record(
