@@ -138,7 +138,7 @@ class Registration:
         except RegistryClientError as error:
             if not error.retryable:
                 raise
-            self._record(EventKind.FAILED, str(error))
+            self._record(EventKind.FAILED, str(error), delay=0.0)
             log.warning("registry unreachable, registering in the background: %s", error)
         self._task = asyncio.create_task(
             self._run(), name=f"heartbeat {self.service_name}/{self.instance_id}"
@@ -222,15 +222,17 @@ class Registration:
         self.stats.failures += 1
         self.last_error = error
         self._set_status(HealthStatus.UNKNOWN)  # unknown to us until a registry confirms again
-        self._record(EventKind.FAILED, f"{type(error).__name__}: {error}")
+        detail = f"{type(error).__name__}: {error}"
         if isinstance(error, NotFoundError):
             # The registry lost us (restarted on an empty store, or reaped us): register again,
             # at once the first time; a NOT_FOUND again right after that waits out the backoff.
             lost_again = self._needs_register
             self._needs_register = True
             if not lost_again:
+                self._record(EventKind.FAILED, detail, delay=0.0)
                 return
         delay = self._backoff.next_delay()
+        self._record(EventKind.FAILED, detail, delay=delay)
         log.info("heartbeat stream failed (%s); reconnecting in %.3fs", error, delay)
         await asyncio.sleep(delay)
 
@@ -340,5 +342,5 @@ class Registration:
             log.exception("load provider failed; beating without load")
             return None
 
-    def _record(self, kind: EventKind, detail: str = "") -> None:
-        self.events.append(ConnectionEvent(time.monotonic(), kind, detail))
+    def _record(self, kind: EventKind, detail: str = "", *, delay: float | None = None) -> None:
+        self.events.append(ConnectionEvent(time.monotonic(), kind, detail, delay))

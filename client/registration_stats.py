@@ -27,11 +27,16 @@ class EventKind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class ConnectionEvent:
-    """Something that happened to the heartbeat connection; `at` is `time.monotonic()`."""
+    """Something that happened to the heartbeat connection; `at` is `time.monotonic()`.
+
+    On FAILED events `delay` is the backoff the SDK drew before its next attempt (0.0 when it
+    retries at once), so the jitter can be checked apart from how late the event loop ran.
+    """
 
     at: float
     kind: EventKind
     detail: str = ""
+    delay: float | None = None
 
 
 @dataclass(slots=True)

@@ -25,6 +25,10 @@ from tests.helpers.heartbeats import (
 from tests.helpers.registry_api import Stub, register, stub
 
 IDS = ["orders-1", "orders-2", "orders-3"]
+INTERVAL = 0.1
+"""Well above a loaded two-core host's scheduling noise (tens of ms while the event loop itself
+looks punctual: grpc's threads hold the beat), which the registry cannot tell from a missed
+beat; a 20 ms interval made a healthy instance DEGRADED under load."""
 
 
 async def _keep_beating(stream: BeatStream, interval: float) -> None:
@@ -41,9 +45,9 @@ async def test_a_restart_keeps_the_fleet_and_declares_nobody_dead_during_the_gra
     async with grpc.aio.insecure_channel(first.address) as channel:
         api = stub(channel)
         for instance_id in IDS:
-            await register(api, "orders", instance_id, heartbeat_policy=policy(0.02, 0.1))
+            await register(api, "orders", instance_id, heartbeat_policy=policy(INTERVAL, 3 * INTERVAL))
         streams = [await bound_stream(channel, i) for i in IDS]
-        beaters = [asyncio.create_task(_keep_beating(s, 0.01)) for s in streams]
+        beaters = [asyncio.create_task(_keep_beating(s, INTERVAL / 2)) for s in streams]
         await asyncio.sleep(0.05)
         await first.stop(grace=0)  # cancels every stream
         for beater in beaters:
@@ -54,15 +58,18 @@ async def test_a_restart_keeps_the_fleet_and_declares_nobody_dead_during_the_gra
     grace = 0.5
     started = time.monotonic()  # the grace period starts a little later, inside start_registry
     second = await start_registry(startup_grace_seconds=grace, self_preservation_threshold=1.0)
+    ready = time.monotonic()  # the grace period started before this (a loaded start takes long)
     async with grpc.aio.insecure_channel(second.address) as channel:
         api = stub(channel)
         watch = await Watch(api).start()
         during = await summary(channel)
         back = BeatStream(channel)
         await back.bind("orders-1")  # one instance reconnects during the grace period
-        beater = asyncio.create_task(_keep_beating(back, 0.01))
+        beater = asyncio.create_task(_keep_beating(back, INTERVAL / 2))
         await watch.next(status_is("orders-1", HEALTHY))
         dead_at = [(await watch.next(status_is(i, DEAD)))[0] for i in IDS[1:]]
+        # Liveness runs on the registry's stall clock: time it was stalled does not count.
+        stalled = second.liveness_clock.stalled_seconds
         after = await summary(channel)
         beater.cancel()
         watch.stop()
@@ -70,7 +77,7 @@ async def test_a_restart_keeps_the_fleet_and_declares_nobody_dead_during_the_gra
     assert during.startup_grace_active
     assert during.total.unknown == 3  # registrations survived, status unknown until streams return
     assert all(t - started >= grace for t in dead_at), [t - started for t in dead_at]
-    assert all(t - started <= grace + 0.3 for t in dead_at), [t - started for t in dead_at]
+    assert all(t - ready - stalled <= grace + 0.3 for t in dead_at), (dead_at, ready, stalled)
     assert watch.status_changes("orders-1") == [HEALTHY]
     assert not after.startup_grace_active
     assert (after.total.healthy, after.total.dead) == (1, 2)

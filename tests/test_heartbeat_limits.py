@@ -85,6 +85,26 @@ async def test_take_over_ends_the_old_stream_without_a_status_change(start_regis
     assert watch.seen == []
 
 
+async def test_silence_restarts_at_a_take_over_bind(start_registry: StartRegistry) -> None:
+    """A token renewal binds a new stream a round trip before its first beat: that gap, on top of
+    the old stream's last interval, must not count as a missed beat."""
+    registry = await start_registry(startup_grace_seconds=0)
+    async with grpc.aio.insecure_channel(registry.address) as channel:
+        api = stub(channel)
+        await register(api, "orders", "orders-1", heartbeat_policy=policy(1, 10))
+        old = await bound_stream(channel, "orders-1")
+        watch = await Watch(api).start()
+        await asyncio.sleep(1.1)  # the first miss would come 1.5 s after the old stream's beat
+        new = BeatStream(channel)
+        await new.bind("orders-1", take_over=True)
+        await old.error()
+        await asyncio.sleep(0.8)  # 1.9 s after the last beat, 0.8 s after the bind
+        ack = await new.beat()
+        watch.stop()
+    assert ack.status == HEALTHY
+    assert watch.seen == []
+
+
 async def test_beats_faster_than_four_per_interval_are_refused(start_registry: StartRegistry) -> None:
     registry = await start_registry(startup_grace_seconds=0)
     async with grpc.aio.insecure_channel(registry.address) as channel:

@@ -31,41 +31,60 @@ async def test_keys_fire_once_in_deadline_order_and_not_before_their_deadline() 
     assert len(scheduler) == 0
 
 
-async def test_rescheduling_replaces_and_cancel_removes() -> None:
+class ManualClock:
+    """A clock the test moves: which deadlines have passed is then decided by the test, not by
+    how late a loaded event loop runs (`fire_due` is what the scheduler task calls)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rescheduling_replaces_and_cancel_removes() -> None:
     fired: list[str] = []
-    scheduler: DeadlineScheduler[str] = DeadlineScheduler(lambda key, _now: fired.append(key), time.monotonic)
-    now = time.monotonic()
-    scheduler.schedule("later", now + 0.01)
-    scheduler.schedule("later", now + 0.05)  # replaces the earlier deadline
-    scheduler.schedule("gone", now + 0.01)
+    clock = ManualClock()
+    scheduler: DeadlineScheduler[str] = DeadlineScheduler(lambda key, _now: fired.append(key), clock)
+    scheduler.schedule("later", 1001.0)
+    scheduler.schedule("later", 1005.0)  # replaces the earlier deadline
+    scheduler.schedule("gone", 1001.0)
     scheduler.cancel("gone")
-    scheduler.schedule_no_later("kept", now + 0.02)
-    scheduler.schedule_no_later("kept", now + 0.5)  # later than the current one: ignored
-    scheduler.start()
-    await asyncio.sleep(0.03)
+    scheduler.schedule_no_later("kept", 1002.0)
+    scheduler.schedule_no_later("kept", 1050.0)  # later than the current one: ignored
+    clock.now = 1003.0
+    scheduler.fire_due()
     assert fired == ["kept"]
-    await asyncio.sleep(0.05)
-    await scheduler.stop()
+    assert scheduler.deadline("later") == 1005.0
+    clock.now = 1004.999
+    scheduler.fire_due()
+    assert fired == ["kept"]
+    clock.now = 1060.0
+    scheduler.fire_due()
     assert fired == ["kept", "later"]
+    assert len(scheduler) == 0
 
 
 @pytest.mark.allow_error_logs  # a failing callback is a bug of ours, logged on purpose here
-async def test_a_callback_may_reschedule_its_own_key_and_a_failing_one_does_not_stop_the_rest() -> None:
-    fired: list[str] = []
+def test_a_callback_may_reschedule_its_own_key_and_a_failing_one_does_not_stop_the_rest() -> None:
+    fired: list[tuple[str, float]] = []
 
     def fire(key: str, now: float) -> None:
-        fired.append(key)
+        fired.append((key, now))
         if key == "boom":
             raise RuntimeError("callback bug")
-        if fired.count("tick") < 3:
-            scheduler.schedule("tick", now + 0.01)
+        if len(fired) < 4:
+            scheduler.schedule("tick", now + 1.0)
 
-    scheduler: DeadlineScheduler[str] = DeadlineScheduler(fire, time.monotonic)
-    now = time.monotonic()
-    scheduler.schedule("boom", now)
-    scheduler.schedule("tick", now + 0.01)
-    await _run(scheduler, 0.1)
-    assert fired == ["boom", "tick", "tick", "tick"]
+    clock = ManualClock()
+    scheduler: DeadlineScheduler[str] = DeadlineScheduler(fire, clock)
+    scheduler.schedule("boom", 1000.0)
+    scheduler.schedule("tick", 1001.0)
+    for _ in range(10):
+        clock.now += 1.0
+        scheduler.fire_due()
+    assert fired == [("boom", 1001.0), ("tick", 1001.0), ("tick", 1002.0), ("tick", 1003.0)]
+    assert len(scheduler) == 0
 
 
 def test_stale_entries_never_outgrow_the_live_ones() -> None:

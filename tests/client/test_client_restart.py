@@ -73,12 +73,12 @@ async def test_services_return_to_healthy_after_the_registry_is_killed(server: R
         await view.wait_ready(2)
 
         server.kill()
-        killed_at = time.monotonic()
         await asyncio.sleep(0.2)
         assert all(r.status is HealthStatus.UNKNOWN for r in registrations)  # nobody confirms them
         await asyncio.to_thread(server.start)
+        back_at = time.monotonic()  # listening: how long the registry takes to start is not the SDK's
         await all_healthy(registrations, 10)
-        recovered = time.monotonic() - killed_at
+        recovered = time.monotonic() - back_at
         async with asyncio.timeout(5):
             while {i.status for i in view.instances.values()} != {HealthStatus.HEALTHY} or len(
                 view.instances
@@ -87,7 +87,9 @@ async def test_services_return_to_healthy_after_the_registry_is_killed(server: R
         assert [r.stats.registrations for r in registrations] == [1, 1, 1]  # the store kept them
         assert all(r.stats.binds == 2 for r in registrations)
         assert view.stats.resumes >= 1
-        assert recovered < 5, f"recovery took {recovered:.2f}s"
+        # Each client waits at most backoff_cap (0.2 s) between tries, and gRPC's own reconnect
+        # backoff is capped the same: a few tenths of a second, not the 5 s of the default cap.
+        assert recovered < 2, f"recovery took {recovered:.2f}s after the registry was back"
     finally:
         await asyncio.gather(*(c.close() for c in [*clients, watcher]))
 
@@ -131,13 +133,17 @@ async def test_500_clients_spread_their_reconnects(server: Restartable) -> None:
         await all_healthy(list(registrations), 30)
         back_at = time.monotonic()
 
-        first_retry: list[float] = []  # per client: from its stream failing to its first new attempt
+        # The jitter is judged on the delays the SDK drew, not on wall time between events: under
+        # CPU load one loop running 500 clients fires timers late, which is not the SDK's doing.
+        first_retry: list[float] = []  # per client: the backoff drawn when its stream failed
         attempts: list[float] = []  # every attempt of every client after the kill, in seconds since the kill
         for r in registrations:
             events = [e for e in r.events if e.at >= killed_at]
-            failed = next(e.at for e in events if e.kind is EventKind.FAILED)
+            failed = next(e for e in events if e.kind is EventKind.FAILED)
             tries = [e.at for e in events if e.kind is EventKind.ATTEMPT]
-            first_retry.append(tries[0] - failed)
+            assert failed.delay is not None
+            assert tries[0] - failed.at >= failed.delay - 0.001  # it waited what it drew
+            first_retry.append(failed.delay)
             attempts.extend(t - killed_at for t in tries)
 
         deciles = statistics.quantiles(first_retry, n=10)
@@ -155,8 +161,8 @@ async def test_500_clients_spread_their_reconnects(server: Restartable) -> None:
         # ~5% per 10 ms. A herd (no jitter) would put 100% in one bin.
         assert deciles[0] < 0.25 * BASE
         assert deciles[8] > 0.75 * BASE
-        assert busiest_10ms < 0.3  # one loop driving 500 clients on 2 cores bunches some timers
-        assert busiest_50ms < 0.35
+        assert busiest_10ms < 0.15  # ~5% expected; 15% is ten standard deviations out
+        assert busiest_50ms < 0.35  # the attempts the registry saw: late timers bunch some of them
         assert all(r.stats.registrations == 1 for r in registrations)
     finally:
         await asyncio.gather(*(c.close() for c in clients))

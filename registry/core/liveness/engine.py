@@ -190,9 +190,13 @@ class Liveness:
         state.binding = binding
         self._beat_rate += 1 / binding.interval
         state.broken_at = None
-        if not state.counting:
-            state.ref = now
-            state.counting = True
+        if state.counting:
+            # A bind is the client speaking: silence restarts here, as it does at a first bind.
+            # Counting on from the old stream's last beat would blame a take-over (a token
+            # renewal) for the round trip the new stream needs before its first beat.
+            state.missed_before += state.misses_due(now)
+        state.ref = now
+        state.counting = True
         self._evaluate(state, now)
         return binding
 
