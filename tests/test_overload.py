@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
-import pytest
 
 from generated.registry.v1 import registry_service_pb2 as pb
 from tests.helpers.heartbeats import CRITICAL, DEAD, DEGRADED, Watch, status_is
@@ -32,10 +31,6 @@ FLEET = 100
 INTERVAL_MS = 1000
 TIMEOUT_MS = 10000
 OVERLOAD_SECONDS = 6.0
-
-pytestmark = pytest.mark.skipif(
-    not hasattr(os, "sched_setaffinity"), reason="needs Linux CPU affinity to starve one process"
-)
 
 
 @contextlib.contextmanager
