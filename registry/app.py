@@ -28,6 +28,7 @@ from registry.config import Config
 from registry.core import paging
 from registry.core.catalog import Catalog
 from registry.core.cluster_liveness import ClusterLiveness
+from registry.core.errors import Unavailable
 from registry.core.events import BusSettings, EventBus
 from registry.core.graph import DependencyGraph
 from registry.core.graph_share import SharedTraffic
@@ -35,7 +36,7 @@ from registry.core.graph_traffic import Traffic
 from registry.core.lifecycle import LifecycleAnnouncer
 from registry.core.liveness import Liveness, LivenessSettings
 from registry.core.liveness.stall import StallClock
-from registry.core.ports import ReplicatedStore, Store
+from registry.core.ports import ReplicatedStore, Store, StoreOpenError
 from registry.core.relay import Relay
 from registry.core.replicated_catalog import ReplicatedCatalog
 from registry.core.replicated_events import ReplicatedEventBus
@@ -318,7 +319,12 @@ class Registry:
 async def serve(config: Config) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
     registry = Registry(config)
-    await registry.start()
+    try:
+        await registry.start()
+    except Unavailable as error:  # the cluster store unreachable at start (etcd down, TLS refused)
+        if config.store != "etcd":
+            raise
+        raise StoreOpenError(f"etcd at {config.etcd_endpoints}", str(error)) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
