@@ -82,6 +82,7 @@ loadgen:  ## Build the Go load generator (bench/loadgen) once into ~/.cache; the
 bench: install  ## Benchmarks (not part of the suite; several minutes)
 	$(PY) -m bench.lookup
 	$(PY) -m bench.heartbeats
+	$(PY) -m bench.registrations
 	$(PY) -m bench.relay
 	$(PY) -m bench.metrics
 

@@ -173,6 +173,8 @@ def measure(
         "p50": max(r["p50"] for r in results),
         "p99": max(r["p99"] for r in results),
         "open_s": max(opened),
+        "failed": sum(r.get("failed", 0) for r in results),
+        "retried": sum(r.get("retried", 0) for r in results),
     }
 
 
@@ -262,6 +264,7 @@ def capacity(tmp: Path, size: int, interval: float, seconds: float) -> None:
     headers = ["server", "instances", "open all s", "beats/s", "ack p50 ms", "ack p99 ms",
                "CPU µs/beat", "RSS KB/inst", "CPU ratio", "ever crit/dead", "ever degraded"]  # fmt: skip
     rows: list[list[Any]] = []
+    notes: list[str] = []
     floor: dict[str, float] | None = None
 
     def row(name: str, result: dict[str, float], failed: Any = "", degraded: Any = "") -> None:
@@ -270,6 +273,9 @@ def capacity(tmp: Path, size: int, interval: float, seconds: float) -> None:
         rows.append([name, size, result["open_s"], result["beats_per_s"], result["p50"], result["p99"],
                      result["cpu_us"], result["rss_kb"], ratio, failed, degraded])  # fmt: skip
         print(rows[-1], flush=True)
+        reopened, refused = result["failed"], result["retried"]
+        notes.append(f"{name}: {reopened:.0f} streams ended in an error and were reopened, "
+                     f"{refused:.0f} registrations or lease grants refused and retried")  # fmt: skip
 
     with child(["-m", "bench.echo_server"], ECHO_READY) as echo:
         floor = measure(echo.pid, echo.address, "echo", size, interval, seconds)
@@ -290,6 +296,7 @@ def capacity(tmp: Path, size: int, interval: float, seconds: float) -> None:
     except NotHeldError as error:
         print(f"etcd at {size}: {error}", flush=True)
     print_table(f"Capacity: {size} instances, one beat per {interval:g} s each", headers, rows)
+    print("\nload generator, over the whole run:\n" + "\n".join(f"- {note}" for note in notes))
 
 
 def _row(name: str, size: int, result: dict[str, float], floor: dict[str, float]) -> list[Any]:

@@ -92,7 +92,8 @@ func beatMain(args []string) {
 	p50, p99 := quantiles(g.latencies)
 	acks := len(g.latencies)
 	g.mu.Unlock()
-	fmt.Printf(`{"acks": %d, "p50": %s, "p99": %s, "binds": %d}`+"\n", acks, jsonNumber(p50), jsonNumber(p99), g.binds.Load())
+	fmt.Printf(`{"acks": %d, "p50": %s, "p99": %s, "binds": %d, "failed": %d, "retried": %d}`+"\n",
+		acks, jsonNumber(p50), jsonNumber(p99), g.binds.Load(), g.failures.Load(), g.retries.Load())
 	select {} // keep beating until killed
 }
 

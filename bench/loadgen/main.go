@@ -21,8 +21,9 @@
 // Protocol with the driver (bench/heartbeats.py, bench/registrations.py), one line each on
 // stdout: `ready N SECONDS` once every stream had its first answer (or, for `register`, once the
 // callers are connected and warmed up); then, after the driver writes a line to stdin, the
-// generator measures for SECONDS and prints one JSON line: for `beat` `acks`, `p50`, `p99` (ms)
-// and `binds`, after which it keeps beating until killed; for `register` `count`, `elapsed`,
+// generator measures for SECONDS and prints one JSON line: for `beat` `acks`, `p50`, `p99` (ms),
+// `binds`, and since the start `failed` (streams that ended in an error and were reopened) and
+// `retried` (registrations or grants refused and retried), after which it keeps beating until killed; for `register` `count`, `elapsed`,
 // `p50`, `p99`, `busy` (retried UNAVAILABLE answers), after which it exits.
 package main
 
@@ -30,6 +31,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"runtime/debug"
 )
 
 func usage() {
@@ -39,6 +41,10 @@ func usage() {
 }
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// The heap is mostly goroutine stacks that live for the whole run: collect less often.
+		debug.SetGCPercent(400)
+	}
 	if len(os.Args) < 2 {
 		usage()
 	}
