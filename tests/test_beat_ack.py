@@ -6,10 +6,10 @@ import itertools
 from typing import cast
 
 import pytest
+from google.protobuf import timestamp_pb2
 
 from generated.registry.v1 import heartbeat_service_pb2 as pb
 from generated.registry.v1 import instance_pb2 as ipb
-from google.protobuf import timestamp_pb2
 from registry.wire.beat_ack import AckEncoder, varint
 
 SEQUENCES = [0, 1, 2, 127, 128, 16_383, 16_384, 2**21, 2**28 - 1, 2**28, 2**35, 2**63 - 1, 2**64 - 1]
@@ -30,7 +30,8 @@ STATUSES = list(ipb.HealthStatus.values())
 def built(sequence: int, time_ns: int, status: int) -> pb.HeartbeatResponse:
     seconds, nanos = divmod(time_ns, 1_000_000_000)
     server_time = timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
-    ack = pb.BeatAck(sequence=sequence, server_time=server_time, status=cast(ipb.HealthStatus.ValueType, status))
+    health = cast(ipb.HealthStatus.ValueType, status)
+    ack = pb.BeatAck(sequence=sequence, server_time=server_time, status=health)
     return pb.HeartbeatResponse(ack=ack)
 
 

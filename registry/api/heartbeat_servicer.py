@@ -213,14 +213,17 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
     async def Heartbeat(  # type: ignore[override]
         self, request_iterator: AsyncIterator[pb.HeartbeatRequest], context: Context
     ) -> None:
-        with self._liveness.stream_slot(current_identity().service):
-            stream = _Stream(context)
-            try:
-                await self._serve(stream, aiter(request_iterator), context)
-            except asyncio.CancelledError:
-                if stream.ending is None:
-                    raise  # the client went away (or its token expired): not ours to answer
-                raise await stream.finish() from None
+        caller = current_identity().service
+        self._liveness.take_stream_slot(caller)
+        stream = _Stream(context)
+        try:
+            await self._serve(stream, aiter(request_iterator), context)
+        except asyncio.CancelledError:
+            if stream.ending is None:
+                raise  # the client went away (or its token expired): not ours to answer
+            raise await stream.finish() from None
+        finally:
+            self._liveness.give_back_stream_slot(caller)
 
     async def _serve(
         self, stream: _Stream, requests: AsyncIterator[pb.HeartbeatRequest], context: Context

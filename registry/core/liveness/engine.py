@@ -32,9 +32,8 @@ public methods, never its private ones.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from registry.core.caller_slots import CallerSlots
 from registry.core.errors import (
@@ -181,16 +180,15 @@ class Liveness:
         """Seconds a stream may stay open before it binds (the servicer enforces it)."""
         return self._settings.bind_timeout
 
-    @contextlib.contextmanager
-    def stream_slot(self, caller: str) -> Iterator[None]:
+    def take_stream_slot(self, caller: str) -> None:
         """Hold one of `max_streams` heartbeat stream slots, and one of the `max_streams_per_caller`
         of `caller` (the token subject), for the duration of a stream: one caller cannot take the
-        slots every other service needs."""
+        slots every other service needs. `give_back_stream_slot` when the stream ends. (Two calls,
+        not a context manager: a generator per open stream costs memory for its whole life.)"""
         self._stream_slots.take(caller)
-        try:
-            yield
-        finally:
-            self._stream_slots.give_back(caller)
+
+    def give_back_stream_slot(self, caller: str) -> None:
+        self._stream_slots.give_back(caller)
 
     def bind(self, key: InstanceKey, sink: StreamSink, *, take_over: bool = False) -> Binding:
         """Bind a stream to a registered instance. NotFound when not registered (the client must
