@@ -21,6 +21,7 @@ from typing import Any
 
 import grpc
 
+from registry.wire.binding import ServiceSink
 from registry.wire.handlers import CARDINALITY
 
 
@@ -48,7 +49,7 @@ def add_preencoded(
     servicer: object,
     service: str,
     methods: Iterable[str],
-    server: grpc.aio.Server,
+    server: ServiceSink,
 ) -> None:
     """`add(servicer, server)` (a generated function), with `methods` free to return, yield or
     write bytes."""
@@ -64,4 +65,4 @@ def add_preencoded(
             response_serializer=_bytes_or_message,
         )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
-    server.add_registered_method_handlers(service, handlers)  # type: ignore[attr-defined]  # grpc-stubs lag
+    server.add_registered_method_handlers(service, handlers)
