@@ -32,9 +32,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TypeVar
 
 from registry.core import catalog_paging, validation
+from registry.core.caller_slots import CallerSlots
 from registry.core.catalog_index import CatalogIndex
 from registry.core.catalog_paging import Page, ServiceSummary
 from registry.core.errors import (
@@ -78,6 +80,7 @@ class Catalog:
         clock: Callable[[], float] = time.time,
         revision_block: int = REVISION_BLOCK,
         max_pending_registrations: int = 10_000,
+        max_pending_registrations_per_caller: int | None = None,
     ) -> None:
         self._store = store
         self._max_instances = max_instances
@@ -98,8 +101,16 @@ class Catalog:
         self._started = False
         self._listeners: list[Callable[[Change], None]] = []
         self._closed = False
-        self._max_pending_registrations = max_pending_registrations
-        self._registrations: list[tuple[Registration, asyncio.Future[tuple[Instance, bool]]]] = []
+        self._pending = CallerSlots(
+            "registrations",
+            Reason.REGISTRY_BUSY,
+            total=max_pending_registrations,
+            per_caller=max_pending_registrations // 2
+            if max_pending_registrations_per_caller is None
+            else max_pending_registrations_per_caller,
+        )
+        """Registrations admitted and not yet answered, in total and per caller."""
+        self._registrations: list[tuple[Registration, Answer]] = []
         self._registrations_waiting = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
 
@@ -207,26 +218,41 @@ class Catalog:
 
     # ----------------------------------------------------------------- writes
 
-    async def register(self, registration: Registration) -> tuple[Instance, bool]:
+    async def register(self, registration: Registration, caller: str = "") -> tuple[Instance, bool]:
         """Create or update an instance; True when created. An equal registration is a no-op.
 
         Registrations that arrive while one is being written are committed together in the next
         transaction (group commit: one disk sync for all of them); each is answered only after
-        its transaction is durable. At most `max_pending_registrations` wait at once (admission
-        control): more are refused with UNAVAILABLE so the admitted ones finish."""
+        its transaction is durable. Admission control: at most `max_pending_registrations` wait
+        at once, and at most `max_pending_registrations_per_caller` of them from one `caller`
+        (the token subject); more are refused with UNAVAILABLE (REGISTRY_BUSY), so the admitted
+        ones finish and one busy caller cannot lock the others out."""
         registration = validation.registration(registration)
         if self._closed:
             raise shutting_down()
-        if len(self._registrations) >= self._max_pending_registrations:
+        self._admit(caller)
+        try:
+            answer: Answer = asyncio.get_running_loop().create_future()
+            self._registrations.append((registration, answer))
+            self._registrations_waiting.set()
+            return await answer
+        finally:
+            self._pending.give_back(caller)
+
+    def _admit(self, caller: str) -> None:
+        """Take one of `caller`'s registration slots, or refuse with REGISTRY_BUSY; the caller
+        gives it back (`self._pending.give_back`) once answered."""
+        pending = self._pending
+        if pending.held >= pending.total or pending.held_by(caller) >= pending.per_caller:
+            mine = pending.held < pending.total
+            limit = pending.per_caller if mine else pending.total
+            whose = "of this caller " if mine else ""
             raise Unavailable(
-                f"{self._max_pending_registrations} registrations are being committed; retry shortly",
+                f"{limit} registrations {whose}are being committed; retry shortly",
                 reason=Reason.REGISTRY_BUSY,
-                metadata={"limit": str(self._max_pending_registrations)},
+                metadata={"limit": str(limit)},
             )
-        answer: asyncio.Future[tuple[Instance, bool]] = asyncio.get_running_loop().create_future()
-        self._registrations.append((registration, answer))
-        self._registrations_waiting.set()
-        return await answer
+        pending.take(caller)
 
     async def _commit_loop(self) -> None:
         """Commit queued registrations, all that queued meanwhile in each transaction."""
@@ -246,19 +272,36 @@ class Catalog:
                 for _, answer in batch:
                     _fail(answer, error)
 
-    async def _commit_locked(
-        self, batch: list[tuple[Registration, asyncio.Future[tuple[Instance, bool]]]]
-    ) -> None:
+    async def _commit_locked(self, batch: list[tuple[Registration, Answer]]) -> None:
+        writes = self._plan(batch)
+        if not writes:
+            return
+        began = time.monotonic()
+        if self._revisions.exhausted_by(len(writes)):
+            await self._writer.flush_locked()
+        await self._store.put_instances([write.written for write in writes])
+        corrections = self._publish(writes, time.monotonic() - began)
+        for write, instance in corrections:
+            await self._correct(write.written, instance)
+            _answer(write.answer, (instance, write.base is None))
+
+    def _plan(self, batch: list[tuple[Registration, Answer]]) -> list[_Write]:
+        """What the store gets for each registration of the batch that changes something, with
+        the revision each will take if nothing else takes one first. The rest are answered now:
+        an equal registration is a no-op, one past the instance limit is refused."""
         planned: dict[InstanceKey, Instance] = {}
-        writes: list[tuple[Registration, asyncio.Future[tuple[Instance, bool]], Instance]] = []
+        writes: list[_Write] = []
         count = self._count
+        revision = self._revision
         now = self._clock()
         for registration, answer in batch:
+            if answer.done():
+                continue  # its caller gave up (cancelled): not written
             key = registration.key
             current = planned.get(key) or self.find(key)
             if current is not None and current.registration == registration:
                 if key in planned:
-                    writes.append((registration, answer, current))  # answered with the write
+                    writes.append(_Write(registration, answer, current, current))  # answered with the write
                 else:
                     _answer(answer, (current, False))
                 continue
@@ -272,35 +315,65 @@ class Catalog:
                     _fail(answer, too_many)
                     continue
                 count += 1
-            written = _registered(registration, current, now, self._revision + len(writes) + 1)
+            revision += 1
+            written = _registered(registration, current, now, revision)
             planned[key] = written
-            writes.append((registration, answer, written))
-        if not writes:
-            return
-        if self._revisions.exhausted_by(len(writes)):
-            await self._writer.flush_locked()
-        await self._store.put_instances([written for _, _, written in writes])
-        # Applied in arrival order: each revision after the commit, as for a single write.
-        for registration, answer, written in writes:
-            key = registration.key
-            # A status change may have run during the write, taking a revision and moving the
-            # status on: build what memory gets from the state as it is now.
+            writes.append(_Write(registration, answer, written, current, planned=True))
+        return writes
+
+    def _publish(self, writes: list[_Write], took: float) -> list[tuple[_Write, Instance]]:
+        """After the commit: each write takes its revision, goes into memory and out to watchers
+        and listeners in arrival order, and is answered; one synchronous step. Returns the writes
+        whose stored row must be corrected (a status change raced the commit) before they are
+        answered."""
+        corrections: list[tuple[_Write, Instance]] = []
+        created = updated = 0
+        first_revision = self._revision + 1
+        debug = log.isEnabledFor(logging.DEBUG)
+        for write in writes:
+            key = write.registration.key
             current = self.find(key)
-            if current is not None and current.registration == registration:
-                _answer(answer, (current, False))  # an earlier entry of this batch made it
+            if current is not None and current.registration == write.registration:
+                _answer(write.answer, (current, False))  # an earlier entry of this batch made it
                 continue
             revision = self._next_revision()
-            instance = _registered(registration, current, now, revision)
+            instance = write.written
+            if current is not write.base or revision != instance.mod_revision:
+                # A status change ran during the write, taking a revision or moving the status
+                # on: build what memory gets from the state as it is now.
+                instance = _registered(write.registration, current, instance.update_time, revision)
+                if write.planned and instance != write.written:
+                    corrections.append((write, instance))
             self._apply(
                 Change(ChangeType.ADDED if current is None else ChangeType.UPDATED, instance, revision)
             )
-            if instance != written and planned.get(key) is written:
-                await self._correct(written, instance)
+            created += current is None
+            updated += current is not None
+            if debug:
+                log.debug(
+                    "registered",
+                    extra={
+                        "service": key[0],
+                        "instance": key[1],
+                        "revision": revision,
+                        "new": current is None,
+                    },
+                )
+            if not corrections or corrections[-1][0] is not write:
+                _answer(write.answer, (instance, current is None))
+        if created or updated:
+            # One line per transaction, not per instance (DEBUG has those): at thousands of
+            # registrations a second, a line each cost as much as the rest of the registration.
             log.info(
                 "registered",
-                extra={"service": key[0], "instance": key[1], "revision": revision, "new": current is None},
+                extra={
+                    "new": created,
+                    "updated": updated,
+                    "revisions": f"{first_revision}-{self._revision}",
+                    "commit_ms": round(took * 1000, 1),
+                },
             )
-            _answer(answer, (instance, current is None))
+        return corrections
 
     async def _correct(self, written: Instance, instance: Instance) -> None:
         """Make the store match memory after a registration raced a status change."""
@@ -389,6 +462,22 @@ class Catalog:
 
 
 _T = TypeVar("_T")
+Answer = asyncio.Future[tuple[Instance, bool]]
+"""Where a waiting Register hears its outcome: the instance, and whether it was created."""
+
+
+@dataclass(slots=True)
+class _Write:
+    """One registration of a group commit that the store gets."""
+
+    registration: Registration
+    answer: Answer
+    written: Instance
+    """What the store gets."""
+    base: Instance | None
+    """The instance it was planned from (None: a new one)."""
+    planned: bool = False
+    """False for a repeat of an earlier entry of the same batch, answered along with it."""
 
 
 def _answer(answer: asyncio.Future[_T], value: _T) -> None:

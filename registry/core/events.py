@@ -25,7 +25,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from registry.core import paging, validation
 from registry.core.caller_slots import CallerSlots
@@ -38,7 +38,7 @@ from registry.core.errors import (
     shutting_down,
 )
 from registry.core.event_filter import EventFilter
-from registry.core.messages import Envelope
+from registry.core.messages import Envelope, sequenced
 from registry.core.ports import EventLog
 from registry.core.subscription import LiveBuffer
 from registry.core.topic_trie import TopicTrie
@@ -270,7 +270,7 @@ class EventBus:
                 f"{MAX_PENDING_PUBLISHES} events are waiting to be stored; retry shortly",
                 MAX_PENDING_PUBLISHES,
             )
-        stored = replace(event, sequence=self._next)
+        stored = sequenced(event, self._next)
         self._next += 1
         self._pending.append((stored, done))
         self._wake.set()

@@ -34,6 +34,7 @@ from registry.core.model import Change, ChangeType, HealthStatus, Instance, Inst
 
 SOURCE_SERVICE = "registry"
 TOPIC_PREFIX = "registry.instance."
+_JSON = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class LifecycleAnnouncer:
@@ -91,7 +92,7 @@ class LifecycleAnnouncer:
         return Envelope(
             type=MessageType.EVENT,
             name=TOPIC_PREFIX + action,
-            payload=json.dumps(payload, separators=(",", ":")).encode(),
+            payload=_JSON(payload).encode(),
             content_type="application/json",
             headers={"service-name": instance.service_name, "instance-id": instance.instance_id},
             priority=Priority.HIGH,

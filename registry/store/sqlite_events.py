@@ -53,8 +53,11 @@ _OLDEST = "SELECT coalesce(min(sequence), 0) FROM events"
 _NEWEST = "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'events'"
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _to_json(mapping: Any) -> str:
-    return json.dumps(dict(mapping), ensure_ascii=False, separators=(",", ":"))
+    return _encode(dict(mapping)) if mapping else "{}"
 
 
 def _row(event: Envelope) -> tuple[Any, ...]:
