@@ -128,7 +128,9 @@ class Registry:
         if self.cluster is not None:
             self.shared_traffic = SharedTraffic(self.traffic, self.cluster.graph_share)
         self.graph = DependencyGraph(self.catalog.snapshot, self.traffic, self.shared_traffic)
-        self._lifecycle = LifecycleAnnouncer(self.events, time.time)
+        self._lifecycle = LifecycleAnnouncer(self.events, time.time, started_by_catalog=self.cluster is None)
+        if self.cluster is None:  # a registration and its `started` event commit together
+            self.catalog.journal(self.events, self._lifecycle.started)
         announce = self._lifecycle.on_change
         self.catalog.add_listener(announce if self.cluster is None else self.cluster.decided_here(announce))
         self.metrics: RegistryMetrics | None = None

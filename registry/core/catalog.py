@@ -11,7 +11,8 @@ truth the catalog is rebuilt from at start. Three rules keep the two and the wat
 - Registrations and removals take one lock, await the store first (an acknowledged
   registration is a kept one), then allocate the revision, apply the change to memory and
   publish it in one synchronous step. Store order, memory order and revision order agree, and a
-  change is never visible before it is durable.
+  change is never visible before it is durable. Registrations commit in groups (one transaction
+  for all that arrived meanwhile), with the lifecycle events they cause (`journal`).
 - Status changes (the liveness engine's only write) are synchronous and in memory: a revision,
   the memory update and the watch event, nothing else. A writer task persists them in batches
   every `persist_interval`, coalesced per instance; a failed batch is logged and retried.
@@ -46,7 +47,9 @@ from registry.core.errors import (
     limit_reached,
     shutting_down,
 )
+from registry.core.events import EventBus, Reservation
 from registry.core.lookup import LookupQuery, select
+from registry.core.messages import Envelope, sequenced
 from registry.core.model import (
     Change,
     ChangeType,
@@ -110,9 +113,12 @@ class Catalog:
             else max_pending_registrations_per_caller,
         )
         """Registrations admitted and not yet answered, in total and per caller."""
+        self._waiting: dict[InstanceKey, int] = {}
+        """Registrations admitted and not yet answered, per instance."""
         self._registrations: list[tuple[Registration, Answer]] = []
         self._registrations_waiting = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
+        self._journal: tuple[EventBus, Callable[[Change], Envelope | None]] | None = None
 
     # ----------------------------------------------------------------- life cycle
 
@@ -212,6 +218,13 @@ class Catalog:
         slots; see `registry.core.watch`."""
         return self._hub.subscribe(service_names, after_revision, self.snapshot, caller)
 
+    def journal(self, bus: EventBus, event_of: Callable[[Change], Envelope | None]) -> None:
+        """Store the event `event_of` gives for a registration's change (its lifecycle event) in
+        the registration's own transaction: one disk sync for both, and never an acknowledged
+        registration without its event. `bus` numbers the events and sends them to subscribers
+        once stored."""
+        self._journal = (bus, event_of)
+
     def add_listener(self, listener: Callable[[Change], None]) -> None:
         """Call `listener` synchronously for every change, after it is applied and published."""
         self._listeners.append(listener)
@@ -226,11 +239,21 @@ class Catalog:
         its transaction is durable. Admission control: at most `max_pending_registrations` wait
         at once, and at most `max_pending_registrations_per_caller` of them from one `caller`
         (the token subject); more are refused with UNAVAILABLE (REGISTRY_BUSY), so the admitted
-        ones finish and one busy caller cannot lock the others out."""
+        ones finish and one busy caller cannot lock the others out.
+
+        The same registration again, with none of the instance's waiting, is answered at once
+        from memory (which holds only what is durable): it changes nothing and writes nothing."""
         registration = validation.registration(registration)
         if self._closed:
             raise shutting_down()
+        key = registration.key
+        waiting = self._waiting
+        if key not in waiting:
+            current = self.find(key)
+            if current is not None and current.registration == registration:
+                return current, False
         self._admit(caller)
+        waiting[key] = waiting.get(key, 0) + 1
         try:
             answer: Answer = asyncio.get_running_loop().create_future()
             self._registrations.append((registration, answer))
@@ -238,6 +261,10 @@ class Catalog:
             return await answer
         finally:
             self._pending.give_back(caller)
+            if waiting[key] == 1:
+                del waiting[key]
+            else:
+                waiting[key] -= 1
 
     def _admit(self, caller: str) -> None:
         """Take one of `caller`'s registration slots, or refuse with REGISTRY_BUSY; the caller
@@ -276,14 +303,60 @@ class Catalog:
         writes = self._plan(batch)
         if not writes:
             return
+        reservation = self._reserve_events(writes)
         began = time.monotonic()
-        if self._revisions.exhausted_by(len(writes)):
-            await self._writer.flush_locked()
-        await self._store.put_instances([write.written for write in writes])
-        corrections = self._publish(writes, time.monotonic() - began)
-        for write, instance in corrections:
-            await self._correct(write.written, instance)
-            _answer(write.answer, (instance, write.base is None))
+        try:
+            if self._revisions.exhausted_by(len(writes)):
+                await self._writer.flush_locked()
+            instances = [write.written for write in writes]
+            if reservation is None:
+                await self._store.put_instances(instances)
+            else:
+                await self._store.put_instances(instances, reservation.events, reservation.keep_from)
+        except BaseException:
+            if reservation is not None:
+                self._settle(reservation, stored=False)
+            raise
+        try:
+            corrections = self._publish(writes, time.monotonic() - began)
+            for write, instance in corrections:
+                await self._correct(
+                    write.written, instance, self._corrected_event(write, instance, reservation)
+                )
+                _answer(write.answer, (instance, write.base is None))
+        finally:
+            if reservation is not None:
+                self._settle(reservation, stored=True)
+
+    def _reserve_events(self, writes: list[_Write]) -> Reservation | None:
+        """The journal's events for these writes, numbered by the bus, to commit with them."""
+        if self._journal is None:
+            return None
+        bus, event_of = self._journal
+        events: list[Envelope] = []
+        for write in writes:
+            if write.planned:
+                event = event_of(_change(write.written, write.base))
+                if event is not None:
+                    write.event = len(events)
+                    events.append(event)
+        return bus.reserve(events) if events else None
+
+    def _corrected_event(
+        self, write: _Write, instance: Instance, reservation: Reservation | None
+    ) -> Envelope | None:
+        """The write's event rebuilt for what memory got (its revision moved), same sequence."""
+        if reservation is None or write.event < 0 or self._journal is None:
+            return None
+        event = self._journal[1](_change(instance, write.base))
+        if event is None:
+            return None
+        stored = reservation.events[write.event] = sequenced(event, reservation.events[write.event].sequence)
+        return stored
+
+    def _settle(self, reservation: Reservation, *, stored: bool) -> None:
+        assert self._journal is not None
+        self._journal[0].settle(reservation, stored=stored)
 
     def _plan(self, batch: list[tuple[Registration, Answer]]) -> list[_Write]:
         """What the store gets for each registration of the batch that changes something, with
@@ -375,14 +448,18 @@ class Catalog:
             )
         return corrections
 
-    async def _correct(self, written: Instance, instance: Instance) -> None:
-        """Make the store match memory after a registration raced a status change."""
+    async def _correct(self, written: Instance, instance: Instance, event: Envelope | None = None) -> None:
+        """Make the store match memory after a registration raced a status change (and its
+        stored event, when the revision it names moved)."""
         if written.create_revision == instance.create_revision:
             self._queue_state(instance)  # only state columns differ: the batch writer fixes them
             return
         # The store's batches match rows by create_revision, so the row itself must be fixed.
         try:
-            await self._store.put_instance(instance)
+            if event is None:
+                await self._store.put_instance(instance)
+            else:
+                await self._store.put_instances([instance], [event])
         except Exception:
             log.exception("could not correct the stored revision", extra={"instance": instance.key})
 
@@ -478,6 +555,14 @@ class _Write:
     """The instance it was planned from (None: a new one)."""
     planned: bool = False
     """False for a repeat of an earlier entry of the same batch, answered along with it."""
+    event: int = -1
+    """Index of its event in the batch's reservation (-1: none)."""
+
+
+def _change(instance: Instance, base: Instance | None) -> Change:
+    """The change a registration makes: ADDED when there was no instance before."""
+    kind = ChangeType.ADDED if base is None else ChangeType.UPDATED
+    return Change(kind, instance, instance.mod_revision)
 
 
 def _answer(answer: asyncio.Future[_T], value: _T) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import aiosqlite
 
+from registry.core.messages import Envelope
 from registry.core.model import (
     Dependency,
     DependencyKind,
@@ -41,6 +42,7 @@ from registry.core.ports import Store, StoredState, StoreOpenError
 from registry.store.file_lock import DatabaseLock
 from registry.store.migrations import MigrationError, apply_migrations, known_migrations
 from registry.store.sqlite_connection import configure, transaction
+from registry.store.sqlite_events import DELETE_EVENTS_BELOW, REPLACE_EVENT, event_to_row
 
 MIN_SQLITE_VERSION = (3, 37, 0)
 """STRICT tables, which the schema uses, arrived in SQLite 3.37."""
@@ -134,10 +136,16 @@ class SqliteStore(Store):
         async with self._write_lock:
             await conn.execute(_REPLACE_INSTANCE, _row_from_instance(instance))
 
-    async def put_instances(self, instances: Sequence[Instance]) -> None:
+    async def put_instances(
+        self, instances: Sequence[Instance], events: Sequence[Envelope] = (), keep_events_from: int = 0
+    ) -> None:
         conn = self._open_connection()
         async with self._write_lock, transaction(conn):
             await conn.executemany(_REPLACE_ROW, [_values(i) for i in instances])
+            if events:  # the events table is migration 0002's, the event log's (sqlite_events.py)
+                await conn.executemany(REPLACE_EVENT, [event_to_row(e) for e in events])
+                if keep_events_from:
+                    await conn.execute(DELETE_EVENTS_BELOW, (keep_events_from,))
 
     async def delete_instance(self, key: InstanceKey) -> None:
         conn = self._open_connection()

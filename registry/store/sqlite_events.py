@@ -46,6 +46,7 @@ _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM events"
 _INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 _ASCENDING = f"{_SELECT} WHERE sequence > ? AND sequence < ? ORDER BY sequence LIMIT ?"
 _DESCENDING = f"{_SELECT} WHERE sequence > ? AND sequence < ? ORDER BY sequence DESC LIMIT ?"
+_REPLACE = _INSERT.replace("INSERT", "INSERT OR REPLACE", 1)
 _DELETE_BELOW = "DELETE FROM events WHERE sequence < ?"
 _DELETE_OLDER = "DELETE FROM events WHERE create_time < ?"
 _FIRST_AT = "SELECT min(sequence) FROM events WHERE create_time >= ?"
@@ -171,3 +172,7 @@ async def _bounds(conn: aiosqlite.Connection) -> EventBounds:
 EVENT_COLUMNS = _COLUMNS
 event_to_row = _row
 event_from_row = _event
+# The catalog store writes registrations' lifecycle events in the registrations' own transaction
+# (registry/store/sqlite.py), with these statements.
+REPLACE_EVENT = _REPLACE
+DELETE_EVENTS_BELOW = _DELETE_BELOW
