@@ -31,7 +31,7 @@ import grpc
 import uvloop
 
 from bench.echo_server import UNARY
-from bench.harness import ROOT, child, cpu_seconds, print_table
+from bench.harness import ROOT, child, cpu_seconds, main_thread_cpu_seconds, print_table
 from generated.registry.v1 import instance_pb2, registry_service_pb2, registry_service_pb2_grpc
 
 REGISTRY_READY = r"registry serving .*address=(\S+)"
@@ -123,14 +123,15 @@ class Row(NamedTuple):
     in_flight: int
     per_second: float
     cpu_us: float
+    loop_us: float
+    """CPU of the server's main thread (the event loop) per call: what caps one process."""
     busy: int
 
 
 def measure(pid: int, address: str, mode: str, in_flight: int, seconds: float, per_client: int) -> Row:
     """Run load processes of `per_client` calls in flight each, `in_flight` in all, at once."""
     clients = max(1, -(-in_flight // per_client))
-    before = cpu_seconds(pid)
-    began = time.perf_counter()
+    before, loop_before = cpu_seconds(pid), main_thread_cpu_seconds(pid)
     procs = [
         subprocess.Popen(
             [
@@ -156,15 +157,20 @@ def measure(pid: int, address: str, mode: str, in_flight: int, seconds: float, p
         if proc.returncode != 0:
             raise RuntimeError(f"load process failed ({proc.returncode})")
         results.append(json.loads(out.strip().splitlines()[-1]))
-    cpu = cpu_seconds(pid) - before
-    wall = time.perf_counter() - began
+    cpu, loop = cpu_seconds(pid) - before, main_thread_cpu_seconds(pid) - loop_before
     count = sum(r["count"] for r in results)
     elapsed = max(r["elapsed"] for r in results)
     # The server's CPU covers the whole window (re-register's warm-up registrations too); count
     # what it answered in that window.
     answered = count + (REREGISTER_POOL * clients if mode == "reregister" else 0)
-    del wall
-    return Row(mode, in_flight, count / elapsed, cpu / answered * 1e6, sum(r["busy"] for r in results))
+    return Row(
+        mode,
+        in_flight,
+        count / elapsed,
+        cpu / answered * 1e6,
+        loop / answered * 1e6,
+        sum(r["busy"] for r in results),
+    )
 
 
 def main() -> None:
@@ -204,16 +210,25 @@ def main() -> None:
     table: list[list[object]] = []
     for in_flight in args.in_flight:
         base = floor[in_flight]
-        table.append(["echo (floor)", in_flight, base.per_second, base.cpu_us, 1.0, 0])
-        for row in rows:
-            if row.in_flight == in_flight:
-                table.append(
-                    [row.target, in_flight, row.per_second, row.cpu_us, row.cpu_us / base.cpu_us, row.busy]
-                )
+        for row in [base, *(row for row in rows if row.in_flight == in_flight)]:
+            name = "echo (floor)" if row is base else row.target
+            cpu_ratio, loop_ratio = row.cpu_us / base.cpu_us, row.loop_us / base.loop_us
+            table.append(
+                [name, in_flight, row.per_second, row.cpu_us, row.loop_us, cpu_ratio, loop_ratio, row.busy]
+            )
     print_table(
         f"Register vs bare grpc.aio echo of the same request ({args.per_client} in flight per load process, "
         f"load average {os.getloadavg()[0]:.1f})",
-        ["target", "in flight", "calls/s", "server CPU µs/call", "CPU ratio", "refused"],
+        [
+            "target",
+            "in flight",
+            "calls/s",
+            "server CPU µs/call",
+            "event loop µs/call",
+            "CPU ratio",
+            "loop ratio",
+            "refused",
+        ],
         table,
     )
 
