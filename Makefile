@@ -9,7 +9,7 @@ PROTO_LOADER_VERSION := 0.8.1
 PROTO_LOADER_GEN := .tools/node_modules/.bin/proto-loader-gen-types
 STAMP := $(VENV)/.installed
 
-.PHONY: run console test browser install tools graph-tools etcd cluster generate check-generated lint typecheck format breaking bench demo fuzz clean jaeger jaeger-build
+.PHONY: run console test browser install tools graph-tools etcd cluster generate check-generated lint typecheck format breaking bench demo fuzz clean jaeger jaeger-build loadgen
 
 run: install  ## Start the registry on 127.0.0.1:50051 with ./registry.db
 	$(VENV)/bin/registry serve
@@ -67,6 +67,7 @@ lint: install  ## ruff, and the one-way layer contracts (import-linter, [tool.im
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-logo --no-cache
+	@test -z "$$(gofmt -l bench/loadgen)" || { echo "gofmt wants to change:"; gofmt -l bench/loadgen; exit 1; }
 
 format: install
 	$(VENV)/bin/ruff check --fix .
@@ -75,9 +76,13 @@ format: install
 typecheck: install
 	$(VENV)/bin/mypy
 
+loadgen:  ## Build the Go load generator (bench/loadgen) once into ~/.cache; the benchmarks build it when missing
+	$(PYTHON) -m bench.loadgen_build
+
 bench: install  ## Benchmarks (not part of the suite; several minutes)
 	$(PY) -m bench.lookup
 	$(PY) -m bench.heartbeats
+	$(PY) -m bench.registrations
 	$(PY) -m bench.relay
 	$(PY) -m bench.metrics
 

@@ -136,8 +136,8 @@ def health_counts(address: str) -> tuple[int, int, int]:
 
 
 def failover(etcd: EtcdCluster, root: Path, size: int) -> dict[str, float]:
-    """Streams spread over three replicas (bench/heartbeat_load.py reconnects a broken stream to the
-    same address, so each generator gets the comma-separated list through gRPC's round robin)."""
+    """Streams spread over three replicas (the load generator reconnects a broken stream to the
+    same address, so it gets the comma-separated list and spreads it round robin)."""
     from bench.heartbeats import generators  # noqa: PLC0415
 
     with replicas(etcd, root, "/failover", 3) as started:

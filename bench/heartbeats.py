@@ -9,11 +9,12 @@ registry and etcd (LeaseKeepAlive, Debian's etcd-server) under the same generato
 time until every stream had its first answer, ack p50/p99 once open, server CPU per beat, RSS per
 instance and, for the registry, how many instances were ever critical or dead during the run.
 
-Every instance beats once per `--interval` (1 s) from load generator processes
-(bench/heartbeat_load.py). Server CPU is read from /proc for the server process only, so the
-ratio compares the registry's own cost per beat with the floor's cost per echoed message.
-RSS per instance is the server's RSS growth from empty to N streams (for the registry this
-includes the registration itself).
+Every instance beats once per `--interval` (1 s) from the Go load generator (bench/loadgen, built
+once into ~/.cache by bench/loadgen_build.py; `--opening` registrations in flight while it opens),
+which needs a fraction of a core for 50,000 streams, so the server is what gets measured. Server
+CPU is read from /proc for the server process only, so the ratio compares the registry's own cost
+per beat with the floor's cost per echoed message. RSS per instance is the server's RSS growth
+from empty to N streams (for the registry this includes the registration itself).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import grpc
 
 from bench.etcd_wire import etcd_server
 from bench.harness import ROOT, child, cpu_seconds, free_port, percentile, print_table, rss_bytes
+from bench.loadgen_build import loadgen
 from generated.registry.v1 import heartbeat_service_pb2 as hb
 from generated.registry.v1 import heartbeat_service_pb2_grpc as hb_grpc
 from generated.registry.v1 import instance_pb2 as ipb
@@ -47,7 +49,11 @@ from generated.registry.v1 import registry_service_pb2 as pb
 from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
 
 ECHO_READY = r"echo serving address=(\S+)"
-GENERATORS = 2
+GENERATORS = 1
+"""Load generator processes per run: one Go process holds 50,000 streams on a fraction of a core
+(the registry's SIGKILL-detection run kills one generator, which holds one stream there)."""
+OPENING = 1024
+"""Registrations (or lease grants, or echo stream opens) in flight while the generator opens."""
 WARM_UP = 3.0
 _SERVING = re.compile(r"registry serving .*address=(\S+)")
 
@@ -93,14 +99,15 @@ def generators(
     first: int = 0,
     opened: list[float] | None = None,
 ) -> Iterator[list[subprocess.Popen[str]]]:
-    """Load generators holding `size` streams between them, each past its `ready` line."""
+    """Load generator processes holding `size` streams between them, each past its `ready` line."""
+    binary = str(loadgen())
     share = size // GENERATORS
     procs = [
         subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "bench.heartbeat_load",
+                binary,
+                "beat",
+                f"-opening={OPENING}",
                 address,
                 mode,
                 str(first + g * share),
@@ -166,6 +173,8 @@ def measure(
         "p50": max(r["p50"] for r in results),
         "p99": max(r["p99"] for r in results),
         "open_s": max(opened),
+        "failed": sum(r.get("failed", 0) for r in results),
+        "retried": sum(r.get("retried", 0) for r in results),
     }
 
 
@@ -255,6 +264,7 @@ def capacity(tmp: Path, size: int, interval: float, seconds: float) -> None:
     headers = ["server", "instances", "open all s", "beats/s", "ack p50 ms", "ack p99 ms",
                "CPU µs/beat", "RSS KB/inst", "CPU ratio", "ever crit/dead", "ever degraded"]  # fmt: skip
     rows: list[list[Any]] = []
+    notes: list[str] = []
     floor: dict[str, float] | None = None
 
     def row(name: str, result: dict[str, float], failed: Any = "", degraded: Any = "") -> None:
@@ -263,6 +273,9 @@ def capacity(tmp: Path, size: int, interval: float, seconds: float) -> None:
         rows.append([name, size, result["open_s"], result["beats_per_s"], result["p50"], result["p99"],
                      result["cpu_us"], result["rss_kb"], ratio, failed, degraded])  # fmt: skip
         print(rows[-1], flush=True)
+        reopened, refused = result["failed"], result["retried"]
+        notes.append(f"{name}: {reopened:.0f} streams ended in an error and were reopened, "
+                     f"{refused:.0f} registrations or lease grants refused and retried")  # fmt: skip
 
     with child(["-m", "bench.echo_server"], ECHO_READY) as echo:
         floor = measure(echo.pid, echo.address, "echo", size, interval, seconds)
@@ -283,6 +296,7 @@ def capacity(tmp: Path, size: int, interval: float, seconds: float) -> None:
     except NotHeldError as error:
         print(f"etcd at {size}: {error}", flush=True)
     print_table(f"Capacity: {size} instances, one beat per {interval:g} s each", headers, rows)
+    print("\nload generator, over the whole run:\n" + "\n".join(f"- {note}" for note in notes))
 
 
 def _row(name: str, size: int, result: dict[str, float], floor: dict[str, float]) -> list[Any]:
@@ -299,6 +313,7 @@ def _row(name: str, size: int, result: dict[str, float], floor: dict[str, float]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    global OPENING  # noqa: PLW0603 - one setting for every generator of the run
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 5000, 10000])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -309,7 +324,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--capacity", type=int, default=0, help="instances of the capacity scenario (only it runs)"
     )
     parser.add_argument("--capacity-interval", type=float, default=10.0)
+    parser.add_argument("--opening", type=int, default=OPENING, help="registrations in flight while opening")
     args = parser.parse_args(argv)
+    OPENING = args.opening
     if args.capacity:
         with tempfile.TemporaryDirectory() as tmp:
             capacity(Path(tmp), args.capacity, args.capacity_interval, args.seconds)

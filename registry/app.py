@@ -46,6 +46,7 @@ from registry.store.sqlite_events import SqliteEventLog
 from registry.telemetry import Telemetry, TracingInterceptor
 from registry.tls import describe, server_certificates
 from registry.wire.binding import ServiceBinding
+from registry.wire.handlers import MethodWrapper
 from registry.wire.health import HealthServicer
 
 if TYPE_CHECKING:
@@ -228,12 +229,12 @@ class Registry:
         tracing = TracingInterceptor(
             self.telemetry.tracer, TRACED_METHODS, recording=self.telemetry.recording
         )
-        interceptors: list[Any] = [tracing]
+        wrappers: list[MethodWrapper] = [tracing.wrap]  # outermost first
         if self.auth is not None:
-            interceptors.append(self.auth)
+            wrappers.append(self.auth.wrap)
         if self.metrics is not None:
-            interceptors.append(RpcTimer(self.metrics.rpc_latency, REGISTRY_SERVICE_NAME))
-        self._server = build_server(self.config, services, self.health, interceptors)
+            wrappers.append(RpcTimer(self.metrics.rpc_latency, REGISTRY_SERVICE_NAME).wrap)
+        self._server = build_server(self.config, services, self.health, wrappers)
         if self.certificates is None:
             self.port = self._server.add_insecure_port(self.config.address)
         else:

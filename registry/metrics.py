@@ -361,7 +361,7 @@ class RpcLatency:
 
 class RpcTimer(UnaryWrapper):
     """Times the `TIMED_METHODS` of RegistryService into an `RpcLatency`; every other method
-    passes through untouched (one set lookup). Installed only with metrics on."""
+    keeps its handler, untouched (see `UnaryWrapper`). Installed only with metrics on."""
 
     def __init__(self, latency: RpcLatency, service: str) -> None:
         super().__init__(f"/{service}/{m}" for m in TIMED_METHODS)

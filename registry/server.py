@@ -1,4 +1,4 @@
-"""Builds the grpc.aio server: channel options, interceptors, health, reflection.
+"""Builds the grpc.aio server: channel options, method wrappers, health, reflection.
 
 Everything about the wire lives here and nowhere else: message size limits, keepalive policy,
 which services reflection advertises (by descriptor name, never string literals).
@@ -16,8 +16,10 @@ from grpc_reflection.v1alpha import reflection
 from registry.config import Config
 from registry.wire import reflection as method_aware_reflection
 from registry.wire.binding import ServiceBinding
-from registry.wire.decode_guard import DecodeGuardInterceptor
+from registry.wire.decode_guard import guard_decoding
+from registry.wire.handlers import MethodWrapper
 from registry.wire.health import HealthServicer
+from registry.wire.wrapping import WrappingServer
 
 
 def channel_options(config: Config) -> list[tuple[str, Any]]:
@@ -47,19 +49,24 @@ def build_server(
     config: Config,
     services: Sequence[ServiceBinding],
     health_servicer: HealthServicer,
-    interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
+    wrappers: Sequence[MethodWrapper] = (),
 ) -> grpc.aio.Server:
-    """A server with our services, the standard health service and reflection for all of them."""
-    # The decode guard is innermost: auth and tracing see every call first, as before.
-    all_interceptors = [*interceptors, DecodeGuardInterceptor()]
-    server = grpc.aio.server(interceptors=all_interceptors, options=channel_options(config))
+    """A server with our services, the standard health service and reflection for all of them.
+
+    `wrappers` (outermost first: tracing, auth, metrics) are applied to every method of every
+    service, once, as it is added (`registry.wire.wrapping`); the decode guard goes innermost, so
+    auth and tracing see every call first. No grpc.aio interceptor is installed: those would run
+    for every call.
+    """
+    server = grpc.aio.server(options=channel_options(config))
+    adding = WrappingServer(server, [guard_decoding, *reversed(wrappers)])
     for service in services:
-        service.add(server)
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        service.add(adding)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, adding)
     names = [
         *(s.full_name for s in services),
         health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
         reflection.SERVICE_NAME,
     ]
-    method_aware_reflection.enable_server_reflection(names, server)
+    method_aware_reflection.enable_server_reflection(names, adding)
     return server

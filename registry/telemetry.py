@@ -2,10 +2,14 @@
 
 One trace runs caller -> registry -> target. The caller sends W3C `traceparent` (and `tracestate`,
 `baggage`) as gRPC metadata; `TracingInterceptor` continues that context in a SERVER span around
-Send and Publish (a root span when the call carries none); the Inbox client opens a CLIENT span
+Send and Publish (a root span when the call carries none), wrapping those two handlers only, when
+the server adds the relay service (no other method pays anything for tracing, see
+`registry.wire.wrapping`); the Inbox client opens a CLIENT span
 around the forward and injects its context into the outgoing metadata, where the target
 continues it. Only the relay methods are traced: a heartbeat makes no span, per beat or per
-stream.
+stream. Tracing is the outermost wrapper, outside auth: a Send or Publish that auth refuses still
+gets its SERVER span, with the refusal's status (UNAUTHENTICATED or PERMISSION_DENIED), so a
+caller's trace shows where its call ended.
 
 Export: OTLP over gRPC (what Jaeger takes on 4317) when `--otlp-endpoint` (env
 `REGISTRY_OTLP_ENDPOINT`) or the standard `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` /
@@ -40,10 +44,8 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 if TYPE_CHECKING:  # the stubs make these generic; the runtime classes are not subscriptable
     Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
-    Interceptor: TypeAlias = grpc.aio.ServerInterceptor[Any, Any]
 else:
     Handler = grpc.RpcMethodHandler
-    Interceptor = grpc.aio.ServerInterceptor
 
 
 log = logging.getLogger(__name__)
@@ -143,29 +145,18 @@ def _finish(span: trace.Span, context: grpc.aio.ServicerContext[Any, Any], raise
         span.set_status(trace.StatusCode.ERROR, code.name)
 
 
-class UnaryWrapper(Interceptor):
-    """Wraps the unary handler of each of `methods` (full names, `/pkg.Service/Method`) with
-    `_wrap`; any other method, or a streaming one, passes through after one set lookup."""
+class UnaryWrapper:
+    """A `registry.wire.handlers.MethodWrapper` (`wrap`) for the unary handlers of `methods`
+    (full names, `/pkg.Service/Method`): each is wrapped with `_wrap` once, when the server adds
+    its service; any other method, or a streaming one, keeps its handler and pays nothing per call."""
 
     def __init__(self, methods: Iterable[str]) -> None:
         self._methods = frozenset(methods)
-        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
-        """Per method, the last handler seen and its wrapper: the same handler comes back on every
-        allowed call, so the wrapper is built once, not per call."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or method not in self._methods or handler.unary_unary is None:
+    def wrap(self, method: str, handler: Handler) -> Handler:
+        if method not in self._methods or handler.unary_unary is None:
             return handler
-        cached = self._wrapped.get(method)
-        if cached is None or cached[0] is not handler:
-            cached = self._wrapped[method] = (handler, self._wrap(method, handler))
-        return cached[1]
+        return self._wrap(method, handler)
 
     def _wrap(self, method: str, handler: Handler) -> Handler:
         raise NotImplementedError

@@ -12,11 +12,19 @@ import asyncio
 import json
 import os
 import re
+import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import grpc
+import pytest
+
+from generated.registry.v1 import relay_service_pb2 as relay_pb
+from generated.registry.v1.relay_service_pb2_grpc import RelayServiceStub
+from tests.auth.support import SECRET, refused
+from tests.conftest import StartRegistry
 from tests.helpers.jaeger import Jaeger, kind_of, parent_of, spans_by_service
 from tests.helpers.process import running_server
 
@@ -156,3 +164,25 @@ async def test_one_trace_runs_from_publisher_through_registry_to_subscriber(
     assert kind_of(consumer) == "consumer"
     assert parent_of(consumer) in {server["spanID"], producer["spanID"]}, "the subscriber's span is linked"
     assert len(spans) == 4, f"no stray spans: {[s['operationName'] for s in spans.values()]}"
+
+
+async def test_a_send_refused_by_auth_still_gets_its_server_span(
+    start_registry: StartRegistry, jaeger: Jaeger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tracing wraps auth: the caller's trace shows its Send ended at the registry, and why."""
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    registry = await start_registry(auth_mode="jwt", jwt_secret=SECRET, otlp_endpoint=jaeger.otlp_grpc)
+    trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
+    metadata = (("traceparent", f"00-{trace_id}-{caller_span}-01"),)
+    async with grpc.aio.insecure_channel(registry.address) as channel:
+        send = RelayServiceStub(channel).Send(relay_pb.SendRequest(), metadata=metadata)
+        await refused(send, grpc.StatusCode.UNAUTHENTICATED, "TOKEN_MISSING")
+    trace = await asyncio.to_thread(jaeger.trace, trace_id, lambda found: len(found["spans"]) >= 1)
+
+    (span,) = trace["spans"]
+    tags = {tag["key"]: tag["value"] for tag in span["tags"]}
+    assert span["operationName"] == "registry.v1.RelayService/Send"
+    assert kind_of(span) == "server"
+    assert parent_of(span) == caller_span, "the registry continues the caller's span"
+    assert tags["rpc.grpc.status_code"] == grpc.StatusCode.UNAUTHENTICATED.value[0]
+    assert tags["otel.status_code"] == "ERROR"

@@ -1,10 +1,11 @@
-"""The one server interceptor that authenticates and authorizes every call, unary or streaming.
+"""Authenticates and authorizes every call, unary or streaming, of every method but the public ones.
 
 Per call: read `authorization: Bearer <jwt>`, verify it, check the method's rule (policy.py), bind
-the caller to the RPC (`current_identity()`), and hand over to the real handler. A refused call
-gets a handler of the same cardinality as the real one that logs the denial and aborts with
-UNAUTHENTICATED (no valid token) or PERMISSION_DENIED (valid token, no right), carrying the
-domain error's ErrorInfo like any other error of ours.
+the caller to the RPC (`current_identity()`), and hand over to the servicer. A refused call logs
+the denial and ends with UNAUTHENTICATED (no valid token) or PERMISSION_DENIED (valid token, no
+right), carrying the domain error's ErrorInfo like any other error of ours, before its request is
+parsed or any servicer code runs. The check is attached to each method's handler once, when the
+server adds the service (`AuthInterceptor.wrap`, a `MethodWrapper`), not as a grpc.aio interceptor.
 
 Streams are authenticated when they open and end with UNAUTHENTICATED when the token expires: a
 timer per stream (not a check per message) fires at `exp` + leeway. The way to keep a stream
@@ -20,13 +21,12 @@ import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, NoReturn, TypeVar
 
-import grpc
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 
-from registry.auth.identity import ANONYMOUS, set_current_call
+from registry.auth.identity import ANONYMOUS, Identity, set_current_call
 from registry.auth.policy import METHOD_RULES, Rule, method_denial
 from registry.auth.verifier import Verifier
 from registry.config import Config, split_list
@@ -36,7 +36,7 @@ from registry.core.errors import (
     RegistryError,
     Unauthenticated,
 )
-from registry.wire.handlers import CARDINALITY, Context, Handler, ServerInterceptor
+from registry.wire.handlers import Context, Handler, behavior_of, with_behavior
 from registry.wire.status import abort
 
 log = logging.getLogger(__name__)
@@ -69,20 +69,22 @@ def bearer_token(metadata: Iterable[tuple[str, Any]]) -> str:
     )
 
 
-def _denying(handler: Handler, error: RegistryError, caller: str, method: str) -> Handler:
-    """A handler shaped like `handler` that logs the denial and ends the call with `error`."""
+class _Denial(NamedTuple):
+    """Why a call is refused, and who made it ("-" when the token did not verify)."""
 
-    async def deny(request: Any, context: Context) -> None:
-        log.warning(
-            "auth denied",
-            extra={"caller": caller, "method": method, "reason": error.message, "peer": context.peer()},
-        )
-        await abort(context, error)
+    error: RegistryError
+    caller: str
 
-    # A coroutine behavior serves every cardinality: for streaming responses grpc.aio treats it
-    # as the reader/writer style, and the abort happens before any message is read or written.
-    _, factory = CARDINALITY[(handler.request_streaming, handler.response_streaming)]
-    return factory(deny)
+
+async def _deny(context: Context, denial: _Denial, method: str) -> NoReturn:
+    """Log the denial and end the call with its error."""
+    error = denial.error
+    log.warning(
+        "auth denied",
+        extra={"caller": denial.caller, "method": method, "reason": error.message, "peer": context.peer()},
+    )
+    await abort(context, error)
+    raise AssertionError("abort raises")  # pragma: no cover
 
 
 class _ExpiryGuard:
@@ -142,45 +144,14 @@ class _ExpiryGuard:
             self._inside = False
 
 
-def _expiring(handler: Handler, expires_at: float, caller: str, method: str) -> Handler:
-    """`handler` with its streaming behavior ended by `_ExpiryGuard` at `expires_at`."""
-    attribute, factory = CARDINALITY[(handler.request_streaming, handler.response_streaming)]
-    behavior = getattr(handler, attribute)
+class AuthInterceptor:
+    """Authenticates every call except the public groups, and enforces METHOD_RULES.
 
-    if inspect.isasyncgenfunction(behavior):
-
-        async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
-            guard = _ExpiryGuard(expires_at, caller, method)
-            responses = behavior(request, context)
-            try:
-                while True:
-                    try:
-                        response = await guard.guarded(anext(responses), context)
-                    except StopAsyncIteration:
-                        return
-                    yield response
-                    if guard.fired:
-                        await guard.expire(context)
-            finally:
-                guard.close()
-                await responses.aclose()
-
-        wrapped: Callable[..., Any] = stream
-    else:
-
-        async def call(request: Any, context: Context) -> Any:
-            guard = _ExpiryGuard(expires_at, caller, method)
-            try:
-                return await guard.guarded(behavior(request, context), context)
-            finally:
-                guard.close()
-
-        wrapped = call
-    return factory(wrapped, handler.request_deserializer, handler.response_serializer)
-
-
-class AuthInterceptor(ServerInterceptor):
-    """Authenticates every call except the public groups, and enforces METHOD_RULES."""
+    Not a grpc.aio interceptor (those run for every call, as coroutines, before the handler is
+    known): `wrap` is a `MethodWrapper` that wraps each method's behavior once, when the server
+    adds its service, so the check runs at the start of each call of that method, before its
+    request is parsed (see `registry.wire.decode_guard`) or any servicer code runs.
+    """
 
     def __init__(self, verifier: Verifier, public_groups: Iterable[str] = ("health", "reflection")) -> None:
         self.verifier = verifier
@@ -195,32 +166,95 @@ class AuthInterceptor(ServerInterceptor):
         self.refusals: collections.Counter[str] = collections.Counter()
         """Calls refused here, by ErrorInfo reason (read by the metrics at scrape time)."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler:
-        method = handler_call_details.method
-        if method in self._public:
-            set_current_call(ANONYMOUS, method)
-            return await continuation(handler_call_details)
-        handler = await continuation(handler_call_details)
-        if handler is None:  # unknown method: grpc answers UNIMPLEMENTED
-            return handler
+    def admit(self, context: Context, method: str, rule: Rule | None) -> Identity | _Denial:
+        """The caller's identity, now bound to the call, or why it is refused (counted)."""
         try:
-            identity = self.verifier.verify(bearer_token(handler_call_details.invocation_metadata))
+            identity = self.verifier.verify(bearer_token(context.invocation_metadata() or ()))
         except Unauthenticated as error:
             self.refusals[error.reason] += 1
-            return _denying(handler, error, "-", method)
-        denial = method_denial(identity, self._rules.get(method))
+            return _Denial(error, "-")
+        denial = method_denial(identity, rule)
         if denial is not None:
             refused = PermissionDenied(denial)
             self.refusals[refused.reason] += 1
-            return _denying(handler, refused, identity.service, method)
+            return _Denial(refused, identity.service)
         set_current_call(identity, method)
+        return identity
+
+    def wrap(self, method: str, handler: Handler) -> Handler:
+        """`handler` with the caller checked at the start of every call (a `MethodWrapper`)."""
+        behavior = behavior_of(handler)
+        if method in self._public:
+            return with_behavior(handler, _as_caller(behavior, ANONYMOUS, method))
+        rule = self._rules.get(method)
         if handler.request_streaming or handler.response_streaming:
-            return _expiring(handler, identity.expires_at + self.verifier.leeway, identity.service, method)
-        return handler
+            return with_behavior(handler, self._streaming(behavior, method, rule))
+        admit = self.admit
+
+        async def call(request: Any, context: Context) -> Any:
+            admitted = admit(context, method, rule)
+            if isinstance(admitted, _Denial):
+                await _deny(context, admitted, method)
+            return await behavior(request, context)
+
+        return with_behavior(handler, call)
+
+    def _streaming(self, behavior: Callable[..., Any], method: str, rule: Rule | None) -> Callable[..., Any]:
+        """A stream's behavior: checked when it opens, ended by `_ExpiryGuard` when the token expires."""
+        admit, leeway = self.admit, self.verifier.leeway
+
+        if inspect.isasyncgenfunction(behavior):
+
+            async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+                admitted = admit(context, method, rule)
+                if isinstance(admitted, _Denial):
+                    await _deny(context, admitted, method)
+                guard = _ExpiryGuard(admitted.expires_at + leeway, admitted.service, method)
+                responses = behavior(request, context)
+                try:
+                    while True:
+                        try:
+                            response = await guard.guarded(anext(responses), context)
+                        except StopAsyncIteration:
+                            return
+                        yield response
+                        if guard.fired:
+                            await guard.expire(context)
+                finally:
+                    guard.close()
+                    await responses.aclose()
+
+            return stream
+
+        async def call(request: Any, context: Context) -> Any:
+            admitted = admit(context, method, rule)
+            if isinstance(admitted, _Denial):
+                await _deny(context, admitted, method)
+            guard = _ExpiryGuard(admitted.expires_at + leeway, admitted.service, method)
+            try:
+                return await guard.guarded(behavior(request, context), context)
+            finally:
+                guard.close()
+
+        return call
+
+
+def _as_caller(behavior: Callable[..., Any], identity: Identity, method: str) -> Callable[..., Any]:
+    """`behavior` run as `identity` (a public method: no token asked for)."""
+    if inspect.isasyncgenfunction(behavior):
+
+        async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+            set_current_call(identity, method)
+            async for response in behavior(request, context):
+                yield response
+
+        return stream
+
+    async def call(request: Any, context: Context) -> Any:
+        set_current_call(identity, method)
+        return await behavior(request, context)
+
+    return call
 
 
 def build_interceptor(config: Config) -> AuthInterceptor | None:

@@ -3,28 +3,33 @@
 grpc.aio deserializes a request before any servicer code runs; when the bytes are not a valid
 message, the DecodeError escapes into grpc's own handler, which logs it at ERROR with a traceback
 and answers UNKNOWN. That would let anyone, even without a token (health and reflection are open),
-write ERROR lines into the registry's log. This interceptor, the innermost one, swaps each
-handler's deserializer for one that turns a DecodeError into a marker; the call then ends with
-INVALID_ARGUMENT (ErrorInfo reason INVALID_ARGUMENT, field `request`) at the point where the
-servicer would have seen the message. The outer interceptors (auth, tracing) run first as usual.
+write ERROR lines into the registry's log. `guard_decoding`, the innermost `MethodWrapper`, moves
+the parse to the point where the servicer would have seen the message, behind the outer wrappers
+(auth, tracing): a request that does not parse ends the call with INVALID_ARGUMENT (ErrorInfo
+reason INVALID_ARGUMENT, field `request`) there.
+
+- A unary request reaches the wrapper as bytes (grpc is given no deserializer) and is parsed in
+  it: one `try` per call, no marker, no per-call lookup, and nothing is parsed for a caller that
+  auth refuses.
+- Streamed requests are parsed by grpc as they are read, with a deserializer that turns a
+  DecodeError into a marker; the request iterator the servicer reads ends the call on a marker.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, NoReturn
 
-import grpc
 from google.protobuf.message import DecodeError
 
 from registry.core.errors import InvalidArgument
-from registry.wire.handlers import CARDINALITY, Context, Handler, ServerInterceptor
+from registry.wire.handlers import Context, Handler, behavior_of, with_behavior
 from registry.wire.status import abort
 
 
 class _Undecodable:
-    """Stands for a request message that failed to parse."""
+    """Stands for a streamed request message that failed to parse."""
 
     __slots__ = ("detail",)
 
@@ -42,14 +47,15 @@ def _tolerant(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
     return parse
 
 
-async def _refuse(context: Context, request: _Undecodable) -> None:
-    await abort(context, InvalidArgument("request", f"not a valid protobuf message: {request.detail}"))
+async def _refuse(context: Context, detail: str) -> NoReturn:
+    await abort(context, InvalidArgument("request", f"not a valid protobuf message: {detail}"))
+    raise AssertionError("abort raises")  # pragma: no cover
 
 
 async def _checked(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
     async for request in requests:
         if isinstance(request, _Undecodable):
-            await _refuse(context, request)
+            await _refuse(context, request.detail)
         yield request
 
 
@@ -68,57 +74,40 @@ def _guard_stream_requests(behavior: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def _guard_unary_request(behavior: Callable[..., Any]) -> Callable[..., Any]:
+def _parse_unary_request(
+    behavior: Callable[..., Any], deserialize: Callable[[bytes], Any]
+) -> Callable[..., Any]:
     if inspect.isasyncgenfunction(behavior):
 
-        async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
-            if isinstance(request, _Undecodable):
-                await _refuse(context, request)
+        async def stream(raw: bytes, context: Context) -> AsyncIterator[Any]:
+            try:
+                request = deserialize(raw)
+            except DecodeError as error:
+                await _refuse(context, str(error))
             async for response in behavior(request, context):
                 yield response
 
         return stream
 
-    async def call(request: Any, context: Context) -> Any:
-        if isinstance(request, _Undecodable):
-            await _refuse(context, request)
+    async def call(raw: bytes, context: Context) -> Any:
+        try:
+            request = deserialize(raw)
+        except DecodeError as error:
+            await _refuse(context, str(error))
         return await behavior(request, context)
 
     return call
 
 
-class DecodeGuardInterceptor(ServerInterceptor):
-    """Answers INVALID_ARGUMENT for requests that do not parse (see the module docstring).
-
-    The guarded handler is built once per method (the servicers' handlers never change), so a call
-    costs one dictionary lookup here.
-    """
-
-    def __init__(self) -> None:
-        self._guarded: dict[str, Handler] = {}
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler:
-        method = handler_call_details.method
-        if (guarded := self._guarded.get(method)) is not None:
-            return guarded
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.request_deserializer is None:
-            return handler
-        self._guarded[method] = guarded = self._guard(handler)
-        return guarded
-
-    @staticmethod
-    def _guard(handler: Handler) -> Handler:
-        streaming = (handler.request_streaming, handler.response_streaming)
-        attribute, factory = CARDINALITY[streaming]
-        assert handler.request_deserializer is not None
-        guard = _guard_stream_requests if handler.request_streaming else _guard_unary_request
-        return factory(
-            guard(getattr(handler, attribute)),
-            request_deserializer=_tolerant(handler.request_deserializer),
-            response_serializer=handler.response_serializer,
+def guard_decoding(method: str, handler: Handler) -> Handler:
+    """The `MethodWrapper` for the decode guard (see the module docstring); innermost."""
+    deserialize = handler.request_deserializer
+    if deserialize is None:  # the method takes bytes: nothing to parse
+        return handler
+    if handler.request_streaming:
+        return with_behavior(
+            handler, _guard_stream_requests(behavior_of(handler)), request_deserializer=_tolerant(deserialize)
         )
+    return with_behavior(
+        handler, _parse_unary_request(behavior_of(handler), deserialize), request_deserializer=None
+    )

@@ -19,6 +19,8 @@ from typing import Any
 
 import grpc
 
+from registry.wire.binding import ServiceSink
+
 
 def _bytes_or_message(response: Any) -> bytes:
     return response if isinstance(response, bytes) else response.SerializeToString()
@@ -44,7 +46,7 @@ def add_preencoded(
     servicer: object,
     service: str,
     methods: Iterable[str],
-    server: grpc.aio.Server,
+    server: ServiceSink,
 ) -> None:
     """`add(servicer, server)` (a generated function), with `methods` (unary or server-streaming)
     free to return, or yield, bytes."""
@@ -67,4 +69,4 @@ def add_preencoded(
             response_serializer=_bytes_or_message,
         )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
-    server.add_registered_method_handlers(service, handlers)  # type: ignore[attr-defined]  # grpc-stubs lag
+    server.add_registered_method_handlers(service, handlers)

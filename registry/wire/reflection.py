@@ -9,9 +9,10 @@ method is answered with the service's file.
 
 from __future__ import annotations
 
-import grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha._async import ReflectionServicer as _AsyncReflectionServicer
+
+from registry.wire.binding import ServiceSink
 
 
 class ReflectionServicer(_AsyncReflectionServicer):  # type: ignore[misc]
@@ -38,6 +39,6 @@ class ReflectionServicer(_AsyncReflectionServicer):  # type: ignore[misc]
         return answer
 
 
-def enable_server_reflection(service_names: list[str], server: grpc.aio.Server) -> None:
+def enable_server_reflection(service_names: list[str], server: ServiceSink) -> None:
     """Serve reflection (v1alpha, as grpcio-reflection does) for `service_names` on `server`."""
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionServicer(service_names), server)
