@@ -32,7 +32,8 @@ import uvloop
 
 from bench.echo_server import UNARY
 from bench.harness import ROOT, child, cpu_seconds, main_thread_cpu_seconds, print_table
-from generated.registry.v1 import instance_pb2, registry_service_pb2, registry_service_pb2_grpc
+from bench.lookup import bench_instance
+from generated.registry.v1 import registry_service_pb2, registry_service_pb2_grpc
 
 REGISTRY_READY = r"registry serving .*address=(\S+)"
 ECHO_READY = r"echo serving address=(\S+)"
@@ -43,24 +44,10 @@ PER_CONNECTION = 256
 
 
 def request(tag: str, n: int) -> registry_service_pb2.RegisterRequest:
-    """A registration like bench/lookup.py's: one endpoint, a version, a tag, a zone, metadata."""
+    """Registration `n` of a load process, shaped like bench/lookup.py's population."""
     s, i = divmod(n, 10)
     return registry_service_pb2.RegisterRequest(
-        instance=instance_pb2.Instance(
-            service_name=f"svc-{tag}-{s % 1000:04d}",
-            instance_id=f"i-{n}",
-            endpoints=[
-                instance_pb2.Endpoint(
-                    host=f"10.{s // 256 % 256}.{s % 256}.{i}",
-                    port=8000 + i,
-                    protocol=instance_pb2.ENDPOINT_PROTOCOL_GRPC,
-                )
-            ],
-            version=f"1.{i % 3}.0",
-            tags=["blue" if i % 2 else "green"],
-            zone=f"zone-{i % 3}",
-            metadata={"team": "bench"},
-        )
+        instance=bench_instance(f"svc-{tag}-{s % 1000:04d}", f"i-{n}", s, i)
     )
 
 
