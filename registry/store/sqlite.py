@@ -41,7 +41,7 @@ from registry.core.model import (
 from registry.core.ports import Store, StoredState, StoreOpenError
 from registry.store.file_lock import DatabaseLock
 from registry.store.migrations import MigrationError, apply_migrations, known_migrations
-from registry.store.sqlite_connection import configure, transaction
+from registry.store.sqlite_connection import configure, in_one_step, transaction
 from registry.store.sqlite_events import DELETE_EVENTS_BELOW, REPLACE_EVENT, event_to_row
 
 MIN_SQLITE_VERSION = (3, 37, 0)
@@ -140,12 +140,18 @@ class SqliteStore(Store):
         self, instances: Sequence[Instance], events: Sequence[Envelope] = (), keep_events_from: int = 0
     ) -> None:
         conn = self._open_connection()
-        async with self._write_lock, transaction(conn):
-            await conn.executemany(_REPLACE_ROW, [_values(i) for i in instances])
-            if events:  # the events table is migration 0002's, the event log's (sqlite_events.py)
-                await conn.executemany(REPLACE_EVENT, [event_to_row(e) for e in events])
+        rows = [_values(i) for i in instances]
+        event_rows = [event_to_row(e) for e in events]
+
+        def write(raw: sqlite3.Connection) -> None:
+            raw.executemany(_REPLACE_ROW, rows)
+            if event_rows:  # the events table is migration 0002's, the event log's (sqlite_events.py)
+                raw.executemany(REPLACE_EVENT, event_rows)
                 if keep_events_from:
-                    await conn.execute(DELETE_EVENTS_BELOW, (keep_events_from,))
+                    raw.execute(DELETE_EVENTS_BELOW, (keep_events_from,))
+
+        async with self._write_lock:
+            await in_one_step(conn, write)
 
     async def delete_instance(self, key: InstanceKey) -> None:
         conn = self._open_connection()
