@@ -119,7 +119,7 @@ async def store_and_bus(tmp_path: Path) -> AsyncIterator[tuple[SqliteStore, Even
     """The catalog's store and the event bus over one file, as a single-node registry has them."""
     store = SqliteStore(tmp_path / "registry.db")
     await store.open()  # migrates the shared file
-    bus = EventBus(SqliteEventLog(tmp_path / "registry.db"), **BUS_SETTINGS)  # type: ignore[arg-type]
+    bus = EventBus(SqliteEventLog(tmp_path / "registry.db"), BUS_SETTINGS)
     await bus.start()
     yield store, bus
     await bus.close()

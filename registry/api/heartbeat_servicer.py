@@ -48,6 +48,9 @@ from registry.wire.status import maps_domain_errors
 Context = grpc.aio.ServicerContext[Any, Any]
 
 _GOODBYES = {int(member): member for member in GoodbyeReason}
+FINAL_WRITE_SECONDS = 5.0
+"""How long the directive that ends a stream (REREGISTER on removal) waits for a slow client to read
+the acks written before it."""
 _REREGISTER = Directive(DirectiveType.REREGISTER, "the instance is not registered; register again, then bind")
 
 
@@ -149,9 +152,29 @@ class _Stream:
         self._task.uncancel()
         assert self.ending is not None
         if self.final is not None:
-            with contextlib.suppress(Exception):
-                await self.send(_directive(self.final))
+            await self._send_final(_directive(self.final))
         return self.ending
+
+    async def _send_final(self, response: pb.HeartbeatResponse) -> None:
+        """Write the final directive, which must reach the client before the status. The handler
+        may have been cancelled in the middle of writing an ack (a client slow to read: the write
+        waits on flow control); grpc keeps that write in flight until the client reads, and
+        refuses another one meanwhile (TOO_MANY_OPERATIONS). So the directive is tried again,
+        backing off, until that write is through, while the call lives, for at most
+        FINAL_WRITE_SECONDS: a client that reads nothing for that long gets the status alone."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FINAL_WRITE_SECONDS
+        pause = 0.001
+        while True:
+            try:
+                await self.send(response)
+            except Exception:
+                if self._context.done() or loop.time() + pause > deadline:
+                    return  # the call ended, or the client never read: nobody to tell
+            else:
+                return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
 
 @maps_domain_errors
