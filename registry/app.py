@@ -28,18 +28,19 @@ from registry.config import Config
 from registry.core import paging
 from registry.core.catalog import Catalog
 from registry.core.cluster_liveness import ClusterLiveness
-from registry.core.events import EventBus
+from registry.core.errors import Unavailable
+from registry.core.events import BusSettings, EventBus
 from registry.core.graph import DependencyGraph
 from registry.core.graph_share import SharedTraffic
 from registry.core.graph_traffic import Traffic
 from registry.core.lifecycle import LifecycleAnnouncer
 from registry.core.liveness import Liveness, LivenessSettings
 from registry.core.liveness.stall import StallClock
-from registry.core.ports import Store
+from registry.core.ports import ReplicatedStore, Store, StoreOpenError
 from registry.core.relay import Relay
 from registry.core.replicated_catalog import ReplicatedCatalog
 from registry.core.replicated_events import ReplicatedEventBus
-from registry.metrics import MetricsExport, RegistryMetrics, RpcTimer, TimedStore
+from registry.metrics import MetricsExport, RegistryMetrics, RpcTimer, TimedReplicatedStore, TimedStore
 from registry.server import build_server
 from registry.store.sqlite import SqliteStore
 from registry.store.sqlite_events import SqliteEventLog
@@ -86,9 +87,10 @@ class Registry:
         if config.store == "etcd":
             self.cluster = ClusterParts(config)
             ownership = self.cluster.ownership
-            self.catalog = ReplicatedCatalog(
-                self.cluster.store, **catalog_settings, fenced=lambda: ownership.fenced
-            )
+            replicated: ReplicatedStore = self.cluster.store
+            if self.metrics_export is not None:
+                replicated = TimedReplicatedStore(replicated, self.metrics_export.store_write.record)
+            self.catalog = ReplicatedCatalog(replicated, **catalog_settings, fenced=lambda: ownership.fenced)
         else:
             store = SqliteStore(config.db_path)
             if self.metrics_export is not None:
@@ -103,18 +105,18 @@ class Registry:
         # directory: a registry that cannot start must leave no secret or key behind.
         self.auth: AuthInterceptor | None = None  # None when auth is off
         self.telemetry = Telemetry(config.otlp_endpoint)
-        bus_settings: dict[str, Any] = {
-            "retention_count": config.event_retention_count,
-            "retention_seconds": config.event_retention_seconds,
-            "subscriber_buffer": config.event_subscriber_buffer,
-            "max_subscribers": config.max_subscribers,
-            "max_subscribers_per_caller": config.max_subscribers_per_caller,
-        }
+        bus_settings = BusSettings(
+            retention_count=config.event_retention_count,
+            retention_seconds=config.event_retention_seconds,
+            subscriber_buffer=config.event_subscriber_buffer,
+            max_subscribers=config.max_subscribers,
+            max_subscribers_per_caller=config.max_subscribers_per_caller,
+        )
         self.events: EventBus
         if self.cluster is not None:
-            self.events = ReplicatedEventBus(self.cluster.events, **bus_settings)
+            self.events = ReplicatedEventBus(self.cluster.events, bus_settings)
         else:
-            self.events = EventBus(SqliteEventLog(config.db_path), **bus_settings)
+            self.events = EventBus(SqliteEventLog(config.db_path), bus_settings)
         # The signer is made in `start` (like the auth keys): its key file may be created there.
         self.signer: DeliverySigner
         self.relay: Relay
@@ -318,7 +320,12 @@ class Registry:
 async def serve(config: Config) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
     registry = Registry(config)
-    await registry.start()
+    try:
+        await registry.start()
+    except Unavailable as error:  # the cluster store unreachable at start (etcd down, TLS refused)
+        if config.store != "etcd":
+            raise
+        raise StoreOpenError(f"etcd at {config.etcd_endpoints}", str(error)) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

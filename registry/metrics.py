@@ -26,7 +26,7 @@ import logging
 import time
 from array import array
 from bisect import bisect_left
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from itertools import accumulate
 from typing import Any, TypeVar
@@ -49,7 +49,7 @@ from registry.core.graph_traffic import Traffic
 from registry.core.graph_window import Window, percentile
 from registry.core.liveness import Liveness
 from registry.core.model import Change, ChangeType, HealthStatus, Instance, InstanceKey
-from registry.core.ports import Store, StoredState
+from registry.core.ports import ReplicatedStore, Store, StoredChange, StoredState
 from registry.telemetry import Handler, UnaryWrapper
 
 log = logging.getLogger(__name__)
@@ -388,12 +388,11 @@ class RpcTimer(UnaryWrapper):
 # --------------------------------------------------------------------------- store latency
 
 
-class TimedStore:
-    """The store, with each write timed into `registry.store.write.duration{operation}`. Writes
-    are registrations, removals and the batched status flushes: never per heartbeat."""
+class _WriteTimer:
+    """Times each store write into `registry.store.write.duration{operation}`. Writes are
+    registrations, removals and the batched status flushes: never per heartbeat."""
 
-    def __init__(self, store: Store, record: Callable[[float, Mapping[str, str]], None]) -> None:
-        self._store = store
+    def __init__(self, record: Callable[[float, Mapping[str, str]], None]) -> None:
         self._record = record
 
     async def _timed(self, operation: str, write: Awaitable[T]) -> T:
@@ -402,6 +401,14 @@ class TimedStore:
             return await write
         finally:
             self._record(time.perf_counter() - started, {"operation": operation})
+
+
+class TimedStore(_WriteTimer):
+    """The single-node store (SQLite), its writes timed."""
+
+    def __init__(self, store: Store, record: Callable[[float, Mapping[str, str]], None]) -> None:
+        super().__init__(record)
+        self._store = store
 
     async def open(self) -> StoredState:
         return await self._store.open()
@@ -418,6 +425,33 @@ class TimedStore:
 
     async def save_batch(self, instances: Sequence[Instance], revision_ceiling: int) -> None:
         await self._timed("save_batch", self._store.save_batch(instances, revision_ceiling))
+
+    async def close(self) -> None:
+        await self._store.close()
+
+
+class TimedReplicatedStore(_WriteTimer):
+    """The cluster store (etcd), its writes timed under the same operation names: a guarded
+    registration put, a removal, a batch of guarded status writes (`save_batch`)."""
+
+    def __init__(self, store: ReplicatedStore, record: Callable[[float, Mapping[str, str]], None]) -> None:
+        super().__init__(record)
+        self._store = store
+
+    async def open(self) -> StoredState:
+        return await self._store.open()
+
+    async def put_instance(self, instance: Instance, expect_mod_revision: int) -> int | None:
+        return await self._timed("put_instance", self._store.put_instance(instance, expect_mod_revision))
+
+    async def delete_instance(self, key: InstanceKey) -> int | None:
+        return await self._timed("delete_instance", self._store.delete_instance(key))
+
+    async def save_statuses(self, instances: Sequence[Instance]) -> None:
+        await self._timed("save_batch", self._store.save_statuses(instances))
+
+    def changes(self, after_revision: int) -> AsyncIterator[StoredChange]:
+        return self._store.changes(after_revision)
 
     async def close(self) -> None:
         await self._store.close()

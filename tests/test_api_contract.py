@@ -1,11 +1,11 @@
 """The API contract in prose matches the one in code.
 
 The limits live in one table (`registry.core.limits.LIMITS`) and the ErrorInfo reasons in one enum
-(`registry.core.errors.Reason`). Clients read them in the proto comments, docs/api.md and
-docs/security.md. This test checks those three against the table and the enum, both ways: every
-number a document states for a limit is the table's, every limit is documented, every reason is
-documented, and every reason-like word in the documents is a status code, a reason or a proto
-enum value.
+(`registry.core.errors.Reason`). Clients read them in the proto comments, docs/api.md,
+docs/security.md and docs/console.md. This test checks those four against the table and the
+enum, both ways: every number a document states for a limit is the table's, every limit is
+documented, every reason is documented, and every reason-like word in the documents is a status
+code, a reason or a proto enum value.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from registry.core.limits import LIMITS
 ROOT = Path(__file__).resolve().parent.parent
 API_MD = (ROOT / "docs" / "api.md").read_text()
 SECURITY_MD = (ROOT / "docs" / "security.md").read_text()
+CONSOLE_MD = (ROOT / "docs" / "console.md").read_text()
 PROTO_DIR = ROOT / "protos" / "registry" / "v1"
 DESCRIPTORS: tuple[FileDescriptor, ...] = (
     dependency_graph_pb2.DESCRIPTOR,
@@ -104,6 +105,11 @@ def api(first_cell: str) -> Callable[[], str]:
 
 def security(first_cell: str) -> Callable[[], str]:
     return lambda: table_row(SECURITY_MD, first_cell)
+
+
+def console(first_cell: str) -> Callable[[], str]:
+    """A row of the "Limits" table in docs/console.md."""
+    return lambda: table_row(CONSOLE_MD[CONSOLE_MD.index("### Limits") :], first_cell)
 
 
 def proto(field: str) -> Callable[[], str]:
@@ -271,6 +277,25 @@ DOCUMENTED: list[tuple[str, Callable[[], str], str]] = [
     ("jwks_keys", security("JWKS file"), f"{L.jwks_keys} keys"),
     ("token_ttl_max_seconds", security("TTL accepted by"), f"{L.token_ttl_max_seconds // 86400} days"),
     ("verified_tokens_cached", security("verified tokens cached"), str(L.verified_tokens_cached)),
+    (
+        "console_streams_per_caller",
+        console("open push streams per token"),
+        f"| {L.console_streams_per_caller} |",
+    ),
+    ("console_streams", console("open push streams in total"), f"| {L.console_streams} |"),
+    (
+        "console_write_timeout_seconds",
+        console("a pushed frame"),
+        f"| {L.console_write_timeout_seconds:g} s |",
+    ),
+    ("console_body_bytes", console("request body"), f"| {size(L.console_body_bytes)} |"),
+    ("console_health_rows", console("instances per"), f"| {thousands(L.console_health_rows)} |"),
+    (
+        "console_event_backlog",
+        console("past events"),
+        f"| {L.console_event_backlog} | a larger `backlog` is read as {L.console_event_backlog}",
+    ),
+    ("console_payload_preview", console("payload shown"), f"| {L.console_payload_preview} characters |"),
 ]
 
 

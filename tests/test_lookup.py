@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import grpc
 import pytest
 
 from generated.registry.v1 import instance_pb2 as ipb
 from generated.registry.v1 import registry_service_pb2 as pb
+from registry.api.convert import InstanceEncoder
+from registry.api.lookup_answers import LookupAnswers
 from registry.app import Registry
+from registry.core.errors import InvalidArgument
 from registry.core.model import HealthStatus
 from tests.helpers.registry_api import Stub, bad_request_fields, register, stub
 
@@ -138,3 +143,46 @@ async def test_answers_reflect_changes_at_once(registry: Registry, api: Stub) ->
 
     assert await _ids(api) == ["b", "e", "d"]
     assert await _ids(api, tags=["canary"]) == ["d"]  # b's new registration dropped the tag
+
+
+SERVING = [ipb.HEALTH_STATUS_UNKNOWN, ipb.HEALTH_STATUS_HEALTHY, ipb.HEALTH_STATUS_DEGRADED]
+
+
+async def test_unfiltered_answers_follow_every_change(registry: Registry, api: Stub) -> None:
+    """An unfiltered Lookup is answered from bytes kept until the catalog changes; after each kind
+    of change it is what the filtered path computes afresh (the default statuses, asked for)."""
+
+    async def both() -> tuple[pb.LookupResponse, pb.LookupResponse]:
+        kept = await api.Lookup(pb.LookupRequest(service_name="orders"))
+        fresh = await api.Lookup(pb.LookupRequest(service_name="orders", statuses=SERVING))
+        return kept, fresh
+
+    changes: list[Callable[[], Awaitable[object]]] = [
+        lambda: register(api, "orders", "b", version="1.2.0", zone="z2", weight=1000),
+        lambda: register(api, "orders", "g", weight=200),
+        lambda: api.Deregister(pb.DeregisterRequest(service_name="orders", instance_id="c")),
+        lambda: register(api, "payments", "q"),  # another service: the revision moves all the same
+    ]
+    kept, fresh = await both()
+    assert kept == fresh
+    revision = kept.revision
+    for change in changes:
+        await change()
+        kept, fresh = await both()
+        assert kept == fresh
+        assert kept.revision > revision
+        revision = kept.revision
+    registry.catalog.set_status(("orders", "a"), HealthStatus.CRITICAL)
+    kept, fresh = await both()
+    assert kept == fresh
+    assert [i.instance_id for i in kept.instances] == ["b", "g", "e", "d"]
+
+
+async def test_made_up_service_names_do_not_grow_the_kept_answers(registry: Registry, api: Stub) -> None:
+    answers = LookupAnswers(registry.catalog, InstanceEncoder())
+    for n in range(200):
+        assert pb.LookupResponse.FromString(answers.serving(f"nothing-{n}")).instances == []
+    assert len(pb.LookupResponse.FromString(answers.serving("orders")).instances) == 5
+    assert len(answers) == 1
+    with pytest.raises(InvalidArgument):
+        answers.serving("not a name")

@@ -19,6 +19,7 @@ import grpc
 from generated.registry.v1 import registry_service_pb2 as pb
 from generated.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from registry.api import convert, graph_convert
+from registry.api.lookup_answers import LookupAnswers, unfiltered
 from registry.auth import current_identity, require_service
 from registry.core import validation
 from registry.core.catalog import Catalog
@@ -72,6 +73,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         self._graph = graph
         self._encoder = convert.InstanceEncoder()
         catalog.add_listener(self._encoder.forget)
+        self._answers = LookupAnswers(catalog, self._encoder)
 
     def binding(self) -> ServiceBinding:
         return ServiceBinding(
@@ -138,10 +140,15 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     async def Lookup(  # type: ignore[override]
         self, request: pb.LookupRequest, context: Context
     ) -> bytes:
-        """A serialized LookupResponse: served pre-encoded (see `registry.wire.preencoded`)."""
-        instances, revision = self._catalog.lookup(convert.lookup_query(request))
+        """A serialized LookupResponse: served pre-encoded (see `registry.wire.preencoded`), and
+        for a request with no filter, from the answers kept until the catalog changes."""
+        if unfiltered(request):
+            answer = self._answers.serving(request.service_name)
+        else:
+            instances, revision = self._catalog.lookup(convert.lookup_query(request))
+            answer = self._encoder.lookup_bytes(instances, revision)
         self._say_if_stale(context)
-        return self._encoder.lookup_bytes(instances, revision)
+        return answer
 
     async def GetDependencyGraph(
         self, request: pb.GetDependencyGraphRequest, context: Context

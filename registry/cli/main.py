@@ -7,6 +7,13 @@ import os
 import sys
 from collections.abc import Sequence
 
+# grpc's C core writes lines of its own to stderr (each failed TLS handshake, with etcd or with a
+# client, at INFO and ERROR), outside the registry's log format and levels, read once when grpc
+# loads: so this comes before any import of grpc. What they say reaches our own log and errors
+# anyway (the failed call's error names the cause: docs/operations.md "Running"); an operator who
+# wants them sets GRPC_VERBOSITY=ERROR (or INFO, DEBUG).
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+
 from registry.cli import credentials, discovery, graph, serve, status, token
 
 

@@ -91,6 +91,18 @@ class Delivery:
     resume_after: int
 
 
+@dataclass(frozen=True, slots=True)
+class BusSettings:
+    """What an event bus keeps and for how many subscribers (the operator's settings): one
+    object, so the single-node bus and the replicated one take the same settings the same way."""
+
+    retention_count: int
+    retention_seconds: float
+    subscriber_buffer: int
+    max_subscribers: int
+    max_subscribers_per_caller: int | None = None
+
+
 class Subscription:
     """A subscriber: replay from disk, then live. Iterate once; `close` when done."""
 
@@ -146,25 +158,17 @@ class EventBus:
     """See the module docstring. `start` after the store is migrated; `close` at the end."""
 
     def __init__(
-        self,
-        log_store: EventLog,
-        *,
-        retention_count: int,
-        retention_seconds: float,
-        subscriber_buffer: int,
-        max_subscribers: int,
-        max_subscribers_per_caller: int | None = None,
-        clock: Callable[[], float] = time.time,
+        self, log_store: EventLog, settings: BusSettings, *, clock: Callable[[], float] = time.time
     ) -> None:
         self.log = log_store
-        self._retention_count = retention_count
-        self._retention_seconds = retention_seconds
-        self._subscriber_buffer = subscriber_buffer
+        self._retention_count = settings.retention_count
+        self._retention_seconds = settings.retention_seconds
+        self._subscriber_buffer = settings.subscriber_buffer
         self._slots = CallerSlots(
             "subscriptions",
             Reason.TOO_MANY_SUBSCRIBERS,
-            total=max_subscribers,
-            per_caller=max_subscribers_per_caller,
+            total=settings.max_subscribers,
+            per_caller=settings.max_subscribers_per_caller,
         )
         self._clock = clock
         self._head = 0

@@ -99,5 +99,21 @@ class Limits:
     verified_tokens_cached: int = 1024
     """Verified tokens remembered, least recently used first out."""
 
+    # Web console (docs/console.md "Limits")
+    console_streams: int = 256
+    """Open push streams (fleet feeds and event tails) in total."""
+    console_streams_per_caller: int = 16
+    """Open push streams per token subject: a few tabs of one operator, each with a feed and a tail."""
+    console_write_timeout_seconds: float = 10.0
+    """Seconds one pushed frame may wait for the page to read; then the page is cut."""
+    console_body_bytes: int = 16 * 1024
+    """Largest request body (an action's JSON)."""
+    console_health_rows: int = 1000
+    """Instances per /health answer; the page shows a service's first ones in id order."""
+    console_event_backlog: int = 500
+    """Past events an event tail may start with."""
+    console_payload_preview: int = 256
+    """Characters of a text payload an event row shows."""
+
 
 LIMITS = Limits()

@@ -20,7 +20,7 @@ from contextlib import suppress
 from typing import cast
 
 from registry.core.errors import Reason, Unavailable
-from registry.core.events import EventBus
+from registry.core.events import BusSettings, EventBus
 from registry.core.messages import Envelope
 from registry.core.ports import EventLog, ReplicatedEventLog
 
@@ -31,26 +31,10 @@ class ReplicatedEventBus(EventBus):
     """See the module docstring."""
 
     def __init__(
-        self,
-        log_store: ReplicatedEventLog,
-        *,
-        retention_count: int,
-        retention_seconds: float,
-        subscriber_buffer: int,
-        max_subscribers: int,
-        max_subscribers_per_caller: int | None = None,
-        clock: Callable[[], float] = time.time,
+        self, log_store: ReplicatedEventLog, settings: BusSettings, *, clock: Callable[[], float] = time.time
     ) -> None:
         # The base class's log calls that differ (append, trim) are overridden here.
-        super().__init__(
-            cast(EventLog, log_store),
-            retention_count=retention_count,
-            retention_seconds=retention_seconds,
-            subscriber_buffer=subscriber_buffer,
-            max_subscribers=max_subscribers,
-            max_subscribers_per_caller=max_subscribers_per_caller,
-            clock=clock,
-        )
+        super().__init__(cast(EventLog, log_store), settings, clock=clock)
         self._replicated = log_store
         self._stored: dict[asyncio.Future[None], Envelope] = {}
         self._follower: asyncio.Task[None] | None = None

@@ -22,11 +22,12 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from generated.etcd.etcdserverpb import rpc_pb2
 from registry.core.model import Instance, InstanceKey
 from registry.core.ports import StoredChange, StoredState
+from registry.store import records
 from registry.store.etcd_client import (
     EtcdClient,
     KeyValue,
@@ -58,37 +59,69 @@ def encode(instance: Instance) -> bytes:
     return json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def decode(kv: KeyValue) -> Instance:
-    values: dict[str, Any] = json.loads(kv.value)
+def decode(kv: KeyValue, key: InstanceKey) -> Instance:
+    """The instance `key`'s value holds; `CorruptRecord` naming the fault when it holds none (or
+    holds another instance)."""
+    values = records.json_object(kv.value, "the value")
     values["create_revision"] = kv.create_revision
     values["mod_revision"] = kv.mod_revision
-    return instance_from_row(tuple(values[c] for c in INSTANCE_COLUMNS))  # type: ignore[arg-type]
+    instance = instance_from_row(tuple(records.field(values, c) for c in INSTANCE_COLUMNS))
+    if instance.key != key:
+        raise records.CorruptRecord(f"the value holds instance {instance.key!r}, not this key's")
+    return instance
 
 
 class EtcdStore:
     """`ReplicatedStore` on etcd. The client is shared with the rest of cluster mode; the caller
-    closes it."""
+    closes it.
+
+    A value under the prefix that holds no instance (written by hand, by another program) is
+    skipped with a WARNING naming its key, at start and in the watch alike, so every replica's
+    catalog holds the readable instances and nothing else. The value stays in etcd; the instance's
+    next registration replaces it (the registration's guard expects the damaged value's revision)."""
 
     def __init__(self, client: EtcdClient, prefix: str, owners: OwnerGuard | None = None) -> None:
         self._client = client
         self._root = f"{prefix.rstrip('/')}/instances/".encode()
         self._owners = owners
+        self._unreadable: dict[bytes, int] = {}
+        """Keys whose value holds no instance -> that value's mod_revision."""
 
     def key(self, key: InstanceKey) -> bytes:
         return self._root + f"{key[0]}/{key[1]}".encode()
 
     def instance_key(self, raw: bytes) -> InstanceKey:
-        service, _, instance = raw[len(self._root) :].decode().partition("/")
+        # surrogateescape: a key that is not UTF-8 names an instance no one can register, and
+        # never stops the watch.
+        service, _, instance = raw[len(self._root) :].decode("utf-8", "surrogateescape").partition("/")
         return service, instance
+
+    def _readable(self, kv: KeyValue) -> Instance | None:
+        """The instance `kv` holds; None (logged, remembered) when it holds none."""
+        try:
+            instance = decode(kv, self.instance_key(kv.key))
+        except records.CorruptRecord as error:
+            self._unreadable[bytes(kv.key)] = int(kv.mod_revision)
+            log.warning(
+                "skipped an unreadable instance value in etcd; it stays there",
+                extra={"key": records.shown(kv.key.decode("utf-8", "replace")), "error": str(error)},
+            )
+            return None
+        self._unreadable.pop(bytes(kv.key), None)
+        return instance
 
     async def open(self) -> StoredState:
         await self._client.authenticate()
         response = await self._client.range(self._root, prefix_end(self._root))
-        instances = [decode(kv) for kv in response.kvs]
+        self._unreadable.clear()
+        instances = [i for kv in response.kvs if (i := self._readable(kv)) is not None]
         return StoredState(instances=instances, revision_ceiling=int(response.header.revision))
 
     async def put_instance(self, instance: Instance, expect_mod_revision: int) -> int | None:
         key = self.key(instance.key)
+        if expect_mod_revision == 0:
+            # Absent for the catalog; a damaged value may still sit on the key: replace that one.
+            expect_mod_revision = self._unreadable.get(key, 0)
         response = await self._client.txn(
             [compare_mod(key, expect_mod_revision)], [put_op(key, encode(instance))]
         )
@@ -130,7 +163,9 @@ class EtcdStore:
             kvs = response.responses[0].response_range.kvs
             if not kvs or kvs[0].create_revision != instance.create_revision:
                 return  # removed, or registered anew: this status is about an instance gone
-            current = decode(kvs[0])
+            current = self._readable(kvs[0])
+            if current is None:
+                return  # overwritten by something unreadable: the watch drops the instance
             if current.mod_revision == basis.mod_revision:
                 return  # the ownership guard failed: not ours to write
             basis = current
@@ -141,10 +176,12 @@ class EtcdStore:
         async for events, revision in follow(self._client, self._root, end, after_revision, "catalog"):
             for event in events:
                 kv = event.kv
-                deleted = event.type == event.DELETE
-                yield StoredChange(
-                    int(kv.mod_revision), self.instance_key(kv.key), None if deleted else decode(kv)
-                )
+                if event.type == event.DELETE:
+                    self._unreadable.pop(bytes(kv.key), None)
+                    instance = None
+                else:
+                    instance = self._readable(kv)  # None: unreadable, so gone from the catalog
+                yield StoredChange(int(kv.mod_revision), self.instance_key(kv.key), instance)
             if not events:
                 yield StoredChange(revision, None)
 

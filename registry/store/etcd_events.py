@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from registry.core.messages import Envelope
 from registry.core.ports import EventBounds
+from registry.store import records
 from registry.store.etcd_client import (
     EtcdClient,
     KeyValue,
@@ -28,7 +29,7 @@ from registry.store.etcd_client import (
     follow,
     prefix_end,
 )
-from registry.store.sqlite_events import EVENT_COLUMNS, event_from_row, event_to_row
+from registry.store.sqlite_events import EVENT_COLUMNS, event_from_row, event_to_row, readable_events
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,22 @@ def _encode(event: Envelope) -> bytes:
 
 
 def _decode(kv: KeyValue) -> Envelope:
-    values = json.loads(kv.value)
-    values["payload"] = bytes.fromhex(values["payload"])
+    """The event a value holds; `CorruptRecord` naming the fault when it holds none."""
+    values = records.json_object(kv.value, "the value")
+    try:
+        values["payload"] = bytes.fromhex(records.text(values, "payload"))
+    except ValueError as error:
+        raise records.CorruptRecord(f"payload: {error}") from None
     values["sequence"] = kv.create_revision
-    return event_from_row(tuple(values[c] for c in EVENT_COLUMNS))  # type: ignore[arg-type]
+    return event_from_row(tuple(records.field(values, c) for c in EVENT_COLUMNS))
+
+
+def _key_of(kv: KeyValue) -> str:
+    return records.shown(kv.key.decode("utf-8", "replace"))
+
+
+def _revision(kv: KeyValue) -> int:
+    return int(kv.create_revision)
 
 
 def _time_key(seconds: float) -> str:
@@ -82,16 +95,28 @@ class EtcdEventLog:
     async def read_events(
         self, after: int, before: int, limit: int, newest_first: bool = False
     ) -> list[Envelope]:
-        response = await self._client.range(
-            self._root,
-            self._end,
+        async def values(after: int, before: int, limit: int) -> list[KeyValue]:
+            response = await self._client.range(
+                self._root,
+                self._end,
+                limit=limit,
+                min_create_revision=after + 1,
+                max_create_revision=max(before - 1, 0) if before > 0 else 0,
+                sort_create_ascending=not newest_first,
+                sort_create_descending=newest_first,
+            )
+            return [kv for kv in response.kvs if after < kv.create_revision < before]
+
+        return await readable_events(
+            values,
+            _decode,
+            sequence_of=_revision,
+            name_of=_key_of,
+            after=after,
+            before=before,
             limit=limit,
-            min_create_revision=after + 1,
-            max_create_revision=max(before - 1, 0) if before > 0 else 0,
-            sort_create_ascending=not newest_first,
-            sort_create_descending=newest_first,
+            newest_first=newest_first,
         )
-        return [_decode(kv) for kv in response.kvs if after < kv.create_revision < before]
 
     async def first_sequence_at(self, time: float) -> int | None:
         start = self._root + _time_key(time).encode()
@@ -118,7 +143,15 @@ class EtcdEventLog:
                     resume = revision
                     for event in events:
                         if event.type == event.PUT and event.kv.version == 1:
-                            yield _decode(event.kv)
+                            try:
+                                decoded = _decode(event.kv)
+                            except records.CorruptRecord as error:
+                                log.warning(
+                                    "skipped an unreadable event in etcd; it stays there",
+                                    extra={"key": _key_of(event.kv), "error": str(error)},
+                                )
+                                continue
+                            yield decoded
                     if not events:
                         yield revision
             except WatchCompacted as compacted:

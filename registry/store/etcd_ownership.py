@@ -315,5 +315,6 @@ class EtcdOwnership:
         return self._owners_root + f"{key[0]}/{key[1]}".encode()
 
     def _key(self, raw: bytes) -> InstanceKey:
-        service, _, instance = raw[len(self._owners_root) :].decode().partition("/")
+        # surrogateescape: a damaged key names no instance, and never stops the owners' watch.
+        service, _, instance = raw[len(self._owners_root) :].decode("utf-8", "surrogateescape").partition("/")
         return service, instance

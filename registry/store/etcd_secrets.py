@@ -11,9 +11,11 @@ auth and TLS (docs/cluster.md).
 
 from __future__ import annotations
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from registry.core.ports import StoreOpenError
 from registry.store.etcd_client import EtcdClient, compare_create, put_op, range_op
 
 
@@ -24,7 +26,13 @@ async def shared_delivery_key(client: EtcdClient, prefix: str) -> ed25519.Ed2551
     )
     response = await client.txn([compare_create(key, 0)], [put_op(key, candidate)], [range_op(key)])
     pem = candidate if response.succeeded else bytes(response.responses[0].response_range.kvs[0].value)
-    loaded = serialization.load_pem_private_key(pem, password=None)
+    try:
+        loaded = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        loaded = None
     if not isinstance(loaded, ed25519.Ed25519PrivateKey):
-        raise TypeError(f"{key.decode()} in etcd is not an Ed25519 key")
+        # Not skippable like an instance: every replica must sign with this one key. The replica
+        # refuses to start with this line; the operator deletes the key (a new one is made) or
+        # restores it.
+        raise StoreOpenError(f"etcd key {key.decode()}", "not an Ed25519 private key in PEM (damaged?)")
     return loaded

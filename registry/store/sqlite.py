@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +39,12 @@ from registry.core.model import (
     Registration,
 )
 from registry.core.ports import Store, StoredState, StoreOpenError
+from registry.store import records
 from registry.store.file_lock import DatabaseLock
 from registry.store.migrations import MigrationError, apply_migrations, known_migrations
 from registry.store.sqlite_connection import configure, transaction
+
+log = logging.getLogger(__name__)
 
 MIN_SQLITE_VERSION = (3, 37, 0)
 """STRICT tables, which the schema uses, arrived in SQLite 3.37."""
@@ -114,7 +118,9 @@ class SqliteStore(Store):
         try:
             await configure(conn)
             await apply_migrations(conn, known_migrations())
+            conn.text_factory = records.lenient_text  # one bad text cell must not fail every row
             rows = await conn.execute_fetchall(_SELECT_INSTANCES)
+            conn.text_factory = str
             (ceiling,) = await conn.execute_fetchall(_SELECT_CEILING)
         except BaseException as exc:
             await conn.close()
@@ -123,7 +129,7 @@ class SqliteStore(Store):
                 raise open_error(self.path, exc) from None
             raise
         self._conn = conn
-        return StoredState(instances=[_instance_from_row(row) for row in rows], revision_ceiling=ceiling[0])
+        return StoredState(instances=_readable(rows, self.path), revision_ceiling=ceiling[0])
 
     async def put_instance(self, instance: Instance) -> None:
         conn = self._open_connection()
@@ -210,39 +216,77 @@ def _dependency_json(dependency: Dependency) -> dict[str, str | int]:
     return stored
 
 
-def _instance_from_row(row: sqlite3.Row) -> Instance:
+def _instance_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Instance:
+    """The instance a row holds; `CorruptRecord` naming the field when it holds none."""
     values = dict(zip(_COLUMNS, row, strict=True))
     registration = Registration(
-        service_name=values["service_name"],
-        instance_id=values["instance_id"],
-        endpoints=tuple(
-            Endpoint(e["name"], e["host"], e["port"], EndpointProtocol(e["protocol"]))
-            for e in json.loads(values["endpoints"])
-        ),
-        version=values["version"],
-        tags=tuple(json.loads(values["tags"])),
-        metadata=json.loads(values["metadata"]),
-        zone=values["zone"],
-        weight=values["weight"],
-        dependencies=tuple(
-            Dependency(d["service_name"], DependencyKind(d["kind"]), d.get("version_constraint", ""))
-            for d in json.loads(values["dependencies"])
-        ),
+        service_name=records.text(values, "service_name"),
+        instance_id=records.text(values, "instance_id"),
+        endpoints=tuple(_endpoint(e) for e in records.json_list(values, "endpoints")),
+        version=records.text(values, "version"),
+        tags=records.text_list(values, "tags"),
+        metadata=records.text_map(values, "metadata"),
+        zone=records.text(values, "zone"),
+        weight=records.integer(values, "weight"),
+        dependencies=tuple(_dependency(d) for d in records.json_list(values, "dependencies")),
         heartbeat_policy=HeartbeatPolicy(
-            interval=values["heartbeat_interval"],
-            timeout=values["heartbeat_timeout"],
-            max_failures=values["heartbeat_max_failures"],
+            interval=records.number(values, "heartbeat_interval"),
+            timeout=records.number(values, "heartbeat_timeout"),
+            max_failures=records.integer(values, "heartbeat_max_failures"),
         ),
     )
     return Instance(
         registration=registration,
-        status=HealthStatus(values["status"]),
-        create_time=values["create_time"],
-        update_time=values["update_time"],
-        status_time=values["status_time"],
-        create_revision=values["create_revision"],
-        mod_revision=values["mod_revision"],
+        status=records.member(values, "status", HealthStatus),
+        create_time=records.number(values, "create_time"),
+        update_time=records.number(values, "update_time"),
+        status_time=records.number(values, "status_time"),
+        create_revision=records.integer(values, "create_revision"),
+        mod_revision=records.integer(values, "mod_revision"),
     )
+
+
+def _endpoint(stored: Any) -> Endpoint:
+    try:
+        return Endpoint(
+            records.text(stored, "name"),
+            records.text(stored, "host"),
+            records.integer(stored, "port"),
+            records.member(stored, "protocol", EndpointProtocol),
+        )
+    except records.CorruptRecord as error:
+        raise records.CorruptRecord(f"endpoints: {error}") from None
+
+
+def _dependency(stored: Any) -> Dependency:
+    try:
+        constraint = records.text(stored, "version_constraint") if "version_constraint" in stored else ""
+        return Dependency(
+            records.text(stored, "service_name"), records.member(stored, "kind", DependencyKind), constraint
+        )
+    except (records.CorruptRecord, TypeError) as error:
+        raise records.CorruptRecord(f"dependencies: {error}") from None
+
+
+def _readable(rows: Iterable[sqlite3.Row], path: Path) -> list[Instance]:
+    """The instances of `rows`; a row that holds none is skipped with a WARNING naming it (it stays
+    in the file, untouched, until its instance registers again: docs/operations-store.md)."""
+    instances = []
+    for row in rows:
+        try:
+            instances.append(_instance_from_row(row))
+        except records.CorruptRecord as error:
+            log.warning(
+                "skipped an unreadable row of the instances table; it stays in the database",
+                extra={
+                    "db": str(path),
+                    "table": "instances",
+                    "service": records.shown(row[0]),
+                    "instance": records.shown(row[1]),
+                    "error": str(error),
+                },
+            )
+    return instances
 
 
 def open_error(path: Path, exc: BaseException) -> StoreOpenError:

@@ -14,17 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from registry.core.messages import Envelope, MessageType, Priority
 from registry.core.ports import EventBounds, EventLog
+from registry.store import records
 from registry.store.sqlite_connection import configure, transaction
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _COLUMNS = (
     "sequence",
@@ -76,25 +82,61 @@ def _row(event: Envelope) -> tuple[Any, ...]:
     )
 
 
-def _event(row: sqlite3.Row) -> Envelope:
+def _event(row: sqlite3.Row | tuple[Any, ...]) -> Envelope:
+    """The event a row holds; `CorruptRecord` naming the field when it holds none."""
     values = dict(zip(_COLUMNS, row, strict=True))
     return Envelope(
         type=MessageType.EVENT,
-        name=values["name"],
-        target_service=values["target_service"],
-        payload=values["payload"],
-        content_type=values["content_type"],
-        headers=MappingProxyType(json.loads(values["headers"])),
-        tenant_id=values["tenant_id"],
-        priority=Priority(values["priority"]),
-        idempotency_key=values["idempotency_key"],
-        id=values["id"],
-        source_service=values["source_service"],
-        trace_id=values["trace_id"],
-        trace_context=MappingProxyType(json.loads(values["trace_context"])),
-        create_time=values["create_time"],
-        sequence=values["sequence"],
+        name=records.text(values, "name"),
+        target_service=records.text(values, "target_service"),
+        payload=records.blob(values, "payload"),
+        content_type=records.text(values, "content_type"),
+        headers=MappingProxyType(records.text_map(values, "headers")),
+        tenant_id=records.text(values, "tenant_id"),
+        priority=records.member(values, "priority", Priority),
+        idempotency_key=records.text(values, "idempotency_key"),
+        id=records.text(values, "id"),
+        source_service=records.text(values, "source_service"),
+        trace_id=records.text(values, "trace_id"),
+        trace_context=MappingProxyType(records.text_map(values, "trace_context")),
+        create_time=records.number(values, "create_time"),
+        sequence=records.integer(values, "sequence"),
     )
+
+
+async def readable_events(
+    read: Callable[[int, int, int], Awaitable[Sequence[T]]],
+    decode: Callable[[T], Envelope],
+    *,
+    sequence_of: Callable[[T], int],
+    name_of: Callable[[T], str],
+    after: int,
+    before: int,
+    limit: int,
+    newest_first: bool,
+) -> list[Envelope]:
+    """Up to `limit` decodable events with `after < sequence < before`, reading on past records that
+    hold none (each skipped with a WARNING naming it), so a damaged record never shortens a page
+    (a short page means "no more events" to a subscriber catching up)."""
+    events: list[Envelope] = []
+    while len(events) < limit:
+        wanted = limit - len(events)
+        stored = await read(after, before, wanted)
+        for record in stored:
+            try:
+                events.append(decode(record))
+            except records.CorruptRecord as error:
+                log.warning(
+                    "skipped an unreadable event; it stays in the log",
+                    extra={"event": name_of(record), "error": str(error)},
+                )
+        if len(stored) < wanted:
+            break
+        if newest_first:
+            before = sequence_of(stored[-1])
+        else:
+            after = sequence_of(stored[-1])
+    return events
 
 
 class SqliteEventLog(EventLog):
@@ -110,6 +152,8 @@ class SqliteEventLog(EventLog):
         if self._conn is not None:
             raise RuntimeError(f"event log {self.path} is already open")
         conn = await aiosqlite.connect(self.path, isolation_level=None)
+        # Text that is not UTF-8 makes that one event unreadable (skipped, logged), not the query.
+        conn.text_factory = records.lenient_text
         try:
             await configure(conn)
             bounds = await _bounds(conn)
@@ -130,10 +174,22 @@ class SqliteEventLog(EventLog):
     ) -> list[Envelope]:
         # No lock: on the shared connection a read may run inside an append's open transaction,
         # which is why callers bound `before` by the sequence they know is committed.
-        rows = await self._connection().execute_fetchall(
-            _DESCENDING if newest_first else _ASCENDING, (after, before, limit)
+        conn = self._connection()
+
+        async def rows(after: int, before: int, limit: int) -> Sequence[sqlite3.Row]:
+            query = _DESCENDING if newest_first else _ASCENDING
+            return list(await conn.execute_fetchall(query, (after, before, limit)))
+
+        return await readable_events(
+            rows,
+            _event,
+            sequence_of=_sequence,
+            name_of=lambda row: f"{self.path} table events sequence {row[0]}",
+            after=after,
+            before=before,
+            limit=limit,
+            newest_first=newest_first,
         )
-        return [_event(row) for row in rows]
 
     async def first_sequence_at(self, time: float) -> int | None:
         ((first,),) = await self._connection().execute_fetchall(_FIRST_AT, (time,))
@@ -162,6 +218,10 @@ async def _bounds(conn: aiosqlite.Connection) -> EventBounds:
     ((oldest,),) = await conn.execute_fetchall(_OLDEST)
     ((newest,),) = await conn.execute_fetchall(_NEWEST)
     return EventBounds(int(oldest), int(newest))
+
+
+def _sequence(row: sqlite3.Row) -> int:
+    return int(row[0])
 
 
 # The row shape doubles as the etcd event log's value format (registry/store/etcd_events.py).

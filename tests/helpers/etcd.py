@@ -14,11 +14,13 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
@@ -31,13 +33,45 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class ClientTls:
+    """TLS on a member's client port: its certificate and key, the CA whose client certificates it
+    requires (etcd's `--client-cert-auth`), and a client pair for the harness's own health checks."""
+
+    ca: Path
+    cert: Path
+    key: Path
+    client_cert: Path
+    client_key: Path
+
+    def flags(self) -> list[str]:
+        return [
+            f"--cert-file={self.cert}",
+            f"--key-file={self.key}",
+            f"--trusted-ca-file={self.ca}",
+            "--client-cert-auth",
+        ]
+
+    def context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(self.ca))
+        context.load_cert_chain(self.client_cert, self.client_key)
+        return context
+
+
 class Member:
-    def __init__(self, name: str, client_port: int, peer_port: int, data_dir: Path) -> None:
+    def __init__(
+        self, name: str, client_port: int, peer_port: int, data_dir: Path, tls: ClientTls | None = None
+    ) -> None:
         self.name = name
         self.client_port = client_port
         self.peer_port = peer_port
         self.data_dir = data_dir
+        self.tls = tls
         self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def client_url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.endpoint}"
 
     @property
     def endpoint(self) -> str:
@@ -57,9 +91,9 @@ class Member:
                 "--data-dir",
                 str(self.data_dir),
                 "--listen-client-urls",
-                f"http://{self.endpoint}",
+                self.client_url,
                 "--advertise-client-urls",
-                f"http://{self.endpoint}",
+                self.client_url,
                 "--listen-peer-urls",
                 self.peer_url,
                 "--initial-advertise-peer-urls",
@@ -76,6 +110,7 @@ class Member:
                 "500",
                 "--log-level",
                 "warn",
+                *(self.tls.flags() if self.tls else []),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -85,7 +120,8 @@ class Member:
 
     def healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(f"http://{self.endpoint}/health", timeout=0.5) as answer:
+            context = self.tls.context() if self.tls else None
+            with urllib.request.urlopen(f"{self.client_url}/health", timeout=0.5, context=context) as answer:
                 return b'"health":"true"' in answer.read()
         except OSError:
             return False
@@ -105,9 +141,11 @@ class Member:
 class EtcdCluster:
     """`size` members; `endpoints` is the comma-separated list a registry takes."""
 
-    def __init__(self, size: int, root: Path) -> None:
+    def __init__(self, size: int, root: Path, tls: ClientTls | None = None) -> None:
         self.root = root
-        self.members = [Member(f"m{i}", free_port(), free_port(), root / f"m{i}.etcd") for i in range(size)]
+        self.members = [
+            Member(f"m{i}", free_port(), free_port(), root / f"m{i}.etcd", tls) for i in range(size)
+        ]
         self.initial_cluster = ",".join(f"{m.name}={m.peer_url}" for m in self.members)
 
     @property
@@ -150,10 +188,11 @@ def _scratch() -> Path:
 
 
 @contextlib.contextmanager
-def etcd_cluster(size: int) -> Iterator[EtcdCluster]:
-    """A started cluster of `size` members, stopped and removed on exit."""
+def etcd_cluster(size: int, tls: ClientTls | None = None) -> Iterator[EtcdCluster]:
+    """A started cluster of `size` members (TLS on their client ports with `tls`), stopped and
+    removed on exit."""
     root = _scratch()
-    cluster = EtcdCluster(size, root)
+    cluster = EtcdCluster(size, root, tls)
     try:
         cluster.start()
         yield cluster

@@ -17,7 +17,7 @@ import pytest
 
 from registry.core.catalog import Catalog
 from registry.core.event_filter import EventFilter
-from registry.core.events import EventBus, Subscription
+from registry.core.events import BusSettings, EventBus, Subscription
 from registry.core.messages import Envelope, MessageType
 from registry.core.model import ChangeType, HealthStatus, Instance, Registration
 from registry.core.replicated_catalog import ReplicatedCatalog
@@ -44,12 +44,9 @@ def make_registration(service_name: str = "orders", instance_id: str = "orders-1
     return replace(registration, tags=("primary", "canary"))
 
 
-BUS_SETTINGS = {
-    "retention_count": 1000,
-    "retention_seconds": 3600.0,
-    "subscriber_buffer": 100,
-    "max_subscribers": 10,
-}
+BUS_SETTINGS = BusSettings(
+    retention_count=1000, retention_seconds=3600.0, subscriber_buffer=100, max_subscribers=10
+)
 
 Open = Callable[[], Awaitable[tuple[Catalog, list[Instance]]]]
 OpenBus = Callable[[], Awaitable[EventBus]]
@@ -86,10 +83,10 @@ class Backend:
         bus: EventBus
         if self.kind == "sqlite":
             await (await self.catalog())[0].close()  # the store migrates the shared file
-            bus = EventBus(SqliteEventLog(self._db), **BUS_SETTINGS)  # type: ignore[arg-type]
+            bus = EventBus(SqliteEventLog(self._db), BUS_SETTINGS)
         else:
             client, prefix = self._client()
-            bus = ReplicatedEventBus(EtcdEventLog(client, prefix), **BUS_SETTINGS)  # type: ignore[arg-type]
+            bus = ReplicatedEventBus(EtcdEventLog(client, prefix), BUS_SETTINGS)
         self._opened.append(bus)
         await bus.start()
         return bus

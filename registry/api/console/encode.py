@@ -1,19 +1,19 @@
 """Domain values as the JSON the console page reads: short keys, lower-case enum names.
 
 Only what the page shows: an instance's registration and state, its heartbeat metrics, a catalog
-change, the liveness summary, a relayed event (with at most `PAYLOAD_PREVIEW` characters of a text
-payload; binary payloads are shown by size only).
+change, the liveness summary, a relayed event (with at most `LIMITS.console_payload_preview`
+characters of a text payload; binary payloads are shown by size only).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from registry.core.limits import LIMITS
 from registry.core.liveness import HealthSummary, InstanceHealth
 from registry.core.messages import Envelope
 from registry.core.model import Change, HealthStatus, Instance
 
-PAYLOAD_PREVIEW = 256
 """Characters of a text payload shown in the event tail."""
 _TEXT_TYPES = ("application/json", "text/")
 
@@ -98,4 +98,5 @@ def event(item: Envelope) -> JSON:
 def _preview(item: Envelope) -> str | None:
     if not item.content_type.startswith(_TEXT_TYPES):
         return None
-    return item.payload[: PAYLOAD_PREVIEW * 4].decode("utf-8", "replace")[:PAYLOAD_PREVIEW]
+    preview = LIMITS.console_payload_preview
+    return item.payload[: preview * 4].decode("utf-8", "replace")[:preview]

@@ -7,8 +7,8 @@ logs), the data flows one way, and a plain HTTP response needs no second protoco
 Memory per page is bounded twice. What the page has not been sent yet waits in the core's own
 bounded queue (the catalog watcher's `watch_buffer`, the event subscriber's buffer), which cuts a
 reader that falls behind exactly like a slow gRPC watcher; and a write that the page does not
-take within `WRITE_TIMEOUT` ends the response, so a stalled tab holds no more than the socket
-buffers. A cut page reconnects and resumes (the fleet after its last revision).
+take within `LIMITS.console_write_timeout_seconds` ends the response, so a stalled tab holds no
+more than the socket buffers. A cut page reconnects and resumes (the fleet after its last revision).
 
 Open streams are limited per caller (the token's subject) and in total, like every resource a
 caller can grow.
@@ -26,25 +26,22 @@ from typing import Any
 from aiohttp import web
 
 from registry.core.errors import Reason, limit_reached
+from registry.core.limits import LIMITS
 
-WRITE_TIMEOUT = 10.0
-"""Seconds one frame may wait for the page to read; then the page is cut."""
 KEEPALIVE_SECONDS = 15.0
 """A comment frame after this much silence, so a vanished page is noticed and proxies keep the line."""
-MAX_STREAMS = 256
-"""Open push streams (fleet feeds and event tails) in total."""
-MAX_STREAMS_PER_CALLER = 16
-"""Open push streams per token subject: a few tabs of one operator, each with a feed and a tail."""
 
 
 class SlowPage(Exception):
-    """The page did not read a frame within WRITE_TIMEOUT."""
+    """The page did not read a frame within its write timeout."""
 
 
 class StreamLimits:
     """Counts open push streams per caller and in total."""
 
-    def __init__(self, total: int = MAX_STREAMS, per_caller: int = MAX_STREAMS_PER_CALLER) -> None:
+    def __init__(
+        self, total: int = LIMITS.console_streams, per_caller: int = LIMITS.console_streams_per_caller
+    ) -> None:
         self._total = total
         self._per_caller = per_caller
         self._open: Counter[str] = Counter()
@@ -86,7 +83,9 @@ class EventStream:
         self.last_write = self._loop.time()
 
     @classmethod
-    async def open(cls, request: web.Request, write_timeout: float = WRITE_TIMEOUT) -> EventStream:
+    async def open(
+        cls, request: web.Request, write_timeout: float = LIMITS.console_write_timeout_seconds
+    ) -> EventStream:
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream; charset=utf-8",

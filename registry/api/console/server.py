@@ -46,17 +46,12 @@ from registry.core import errors, event_filter, validation
 from registry.core.catalog import Catalog
 from registry.core.events import EventBus, Subscription
 from registry.core.graph import DependencyGraph
+from registry.core.limits import LIMITS
 from registry.core.liveness import Liveness
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-MAX_BODY_BYTES = 16 * 1024
-"""Largest request body (an action's JSON)."""
-MAX_HEALTH_ROWS = 1_000
-"""Instances per /health answer; the page shows a service's first ones in id order."""
-MAX_BACKLOG = 500
-"""Past events an event tail may start with."""
 
 _HTTP_STATUS: dict[type[errors.RegistryError], int] = {
     errors.InvalidArgument: 400,
@@ -144,7 +139,7 @@ class ConsoleServer:
         return f"{'https' if self._ssl else 'http'}://{host}:{self.port}/"
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[_domain_errors], client_max_size=MAX_BODY_BYTES)
+        app = web.Application(middlewares=[_domain_errors], client_max_size=LIMITS.console_body_bytes)
         app.on_response_prepare.append(_secure_headers)
         app.router.add_get("/", self._index)
         app.router.add_static("/static", STATIC)
@@ -200,7 +195,7 @@ class ConsoleServer:
         self._access.require(request, Rule.DISCOVER)
         service = request.match_info["service"]
         validation.service_name(service, "service")
-        rows, more = self._liveness.health_page(service, None, MAX_HEALTH_ROWS)
+        rows, more = self._liveness.health_page(service, None, LIMITS.console_health_rows)
         return web.json_response({"instances": [encode.health(h) for h in rows], "more": more is not None})
 
     async def _graph(self, request: web.Request) -> web.Response:
@@ -227,7 +222,7 @@ class ConsoleServer:
         )
         for pattern in wanted.patterns:
             require_subscribe(identity, pattern)
-        backlog = min(_int_param(request, "backlog", 50), MAX_BACKLOG)
+        backlog = min(_int_param(request, "backlog", 50), LIMITS.console_event_backlog)
         with self._limits.slot(identity.service):
             subscription = await self._events.subscribe(
                 wanted, after_sequence=max(0, self._events.head - backlog)
