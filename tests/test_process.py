@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,14 @@ from pathlib import Path
 import grpc
 import pytest
 
-from generated.registry.v1 import instance_pb2, registry_service_pb2, registry_service_pb2_grpc
+from generated.registry.v1 import (
+    envelope_pb2,
+    instance_pb2,
+    registry_service_pb2,
+    registry_service_pb2_grpc,
+    relay_service_pb2,
+    relay_service_pb2_grpc,
+)
 from tests.helpers.process import running_server
 
 
@@ -89,8 +97,9 @@ def test_bad_configuration_is_refused(tmp_path: Path) -> None:
 
 
 def test_registrations_committed_together_survive_kill_9_in_flight(tmp_path: Path) -> None:
-    """Hundreds of concurrent Registers commit in shared transactions (group commit); kill -9 in
-    the middle of them loses none that was acknowledged."""
+    """A thousand concurrent Registers commit in shared transactions (group commit), each with
+    its `registry.instance.started` event in the same transaction; kill -9 in the middle of them
+    loses no registration that was acknowledged, nor its event."""
     db = tmp_path / "registry.db"
     acknowledged: list[str] = []
 
@@ -113,17 +122,45 @@ def test_registrations_committed_together_survive_kill_9_in_flight(tmp_path: Pat
 
     with running_server(db) as server:
         asyncio.run(flood(server.address, 1000))
+        commits = [int(n) for n in re.findall(r"registered new=(\d+)", server.output())]
     with running_server(db) as server, grpc.insecure_channel(server.address) as ch:
-        stub = registry_service_pb2_grpc.RegistryServiceStub(ch)
-        token = ""
-        stored: set[str] = set()
-        while True:
-            page = stub.ListInstances(
-                registry_service_pb2.ListInstancesRequest(page_size=1000, page_token=token), timeout=5
-            )
-            stored |= {i.instance_id for i in page.instances}
-            token = page.next_page_token
-            if not token:
-                break
+        stored = {i.instance_id for i in _all_instances(registry_service_pb2_grpc.RegistryServiceStub(ch))}
+        announced = {
+            e.headers["instance-id"] for e in _started_events(relay_service_pb2_grpc.RelayServiceStub(ch))
+        }
     assert 250 <= len(acknowledged) < 1000
     assert set(acknowledged) <= stored
+    assert set(acknowledged) <= announced, "an acknowledged registration has its started event"
+    assert max(commits) > 1, "registrations were committed together"
+
+
+def _all_instances(stub: registry_service_pb2_grpc.RegistryServiceStub) -> list[instance_pb2.Instance]:
+    found: list[instance_pb2.Instance] = []
+    token = ""
+    while True:
+        page = stub.ListInstances(
+            registry_service_pb2.ListInstancesRequest(page_size=1000, page_token=token), timeout=5
+        )
+        found.extend(page.instances)
+        token = page.next_page_token
+        if not token:
+            return found
+
+
+def _started_events(relay: relay_service_pb2_grpc.RelayServiceStub) -> list[envelope_pb2.Envelope]:
+    """Every stored `registry.instance.started` event."""
+    found: list[envelope_pb2.Envelope] = []
+    token = ""
+    while True:
+        page = relay.ListEvents(
+            relay_service_pb2.ListEventsRequest(
+                filter=relay_service_pb2.EventFilter(topics=["registry.instance.started"]),
+                page_size=1000,
+                page_token=token,
+            ),
+            timeout=5,
+        )
+        found.extend(page.events)
+        token = page.next_page_token
+        if not token:
+            return found
