@@ -126,9 +126,34 @@ class Member:
         except OSError:
             return False
 
-    def signal(self, sig: signal.Signals) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
+    def signal(self, sig: signal.Signals, timeout: float = 10) -> None:
+        """Send `sig` to the running member; a SIGSTOP returns only once every thread of it has
+        stopped.
+
+        kill(2) only queues a stop: the other threads of a Go process run on until the one the
+        kernel picked is scheduled and stops the group. On a loaded machine that took long enough
+        for a stopped leader to commit a write sent right after the kill, so a test that "stopped
+        two of three members" saw the write acknowledged."""
+        if self.proc is None or self.proc.poll() is not None:
+            raise RuntimeError(f"etcd {self.name} is not running: {sig.name} would reach nothing")
+        self.proc.send_signal(sig)
+        if sig != signal.SIGSTOP:
+            return
+        deadline = time.monotonic() + timeout
+        while not self.stopped():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"etcd {self.name} did not stop within {timeout} s")
+            time.sleep(0.001)
+
+    def stopped(self) -> bool:
+        """Whether every thread of the member is in the stopped state (`T` in /proc)."""
+        assert self.proc is not None
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            with contextlib.suppress(OSError):  # a thread that has just ended
+                stat = (task / "stat").read_text()
+                if stat[stat.rindex(")") + 2] != "T":
+                    return False
+        return True
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -168,9 +193,11 @@ class EtcdCluster:
             time.sleep(0.05)
 
     def restart(self, member: Member, timeout: float = 30) -> None:
-        """Start a stopped member again on its old data directory."""
+        """Start a stopped member again on its old data directory; returns once every member
+        answers healthy (it has rejoined and the cluster has a leader), so the next test starts
+        on the whole cluster."""
         member.start(self.initial_cluster, state="existing")
-        self.wait_healthy([member], timeout)
+        self.wait_healthy(self.members, timeout)
 
     def log(self, member: Member) -> str:
         path = self.root / f"{member.name}.log"
