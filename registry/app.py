@@ -11,6 +11,7 @@ import asyncio
 import logging
 import signal
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -209,6 +210,11 @@ class Registry:
         self._lifecycle.seed(await self.catalog.start())  # opens and locks the store first
         try:
             self.auth = build_interceptor(self.config)
+            if self.auth is not None and self.cluster is not None:
+                # Cluster mode: per-service keys come from etcd (filled in `cluster.start`, before
+                # the server starts), so every replica verifies the same services.
+                verifier = self.auth.verifier
+                verifier.keys = replace(verifier.keys, service_keys=self.cluster.service_keys)
             self.signer = self._signer_of_cluster or DeliverySigner.from_data_dir(self.config.data_dir)
         except BaseException:
             await self.catalog.close()  # releases the database for the next attempt

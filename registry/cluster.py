@@ -14,6 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from registry.auth.delivery_tokens import DeliverySigner
+from registry.auth.keys import ServiceKeySet
 from registry.config import Config, split_list
 from registry.core.model import Change
 from registry.store.etcd import EtcdStore
@@ -22,6 +23,7 @@ from registry.store.etcd_events import EtcdEventLog
 from registry.store.etcd_graph import EtcdGraphShare
 from registry.store.etcd_ownership import EtcdOwnership
 from registry.store.etcd_secrets import shared_delivery_key
+from registry.store.etcd_service_keys import EtcdServiceKeys
 
 
 def etcd_settings(config: Config) -> EtcdSettings:
@@ -69,12 +71,25 @@ class ClusterParts:
         self.graph_share = EtcdGraphShare(
             self.client, self.settings.prefix, self.replica_id, lambda: ownership.lease
         )
+        self._service_key_store = EtcdServiceKeys(self.client, self.settings.prefix)
+        self.service_keys = ServiceKeySet(self._service_key_store.where)
+        """Per-service keys as etcd holds them (`registry credentials issue --store etcd`)."""
 
     async def start(self, address: str) -> None:
         """Adopt the shared secrets and join (lease, ownership); before the server starts."""
         await self.client.authenticate()
         self.signer.adopt(await shared_delivery_key(self.client, self.settings.prefix))
+        stored, revision = await self._service_key_store.read()
+        for kid, value in stored.items():
+            self.service_keys.put(kid, value)
+        self._service_key_store.start(revision, self._service_key_changed)
         await self.ownership.start(address)
+
+    def _service_key_changed(self, kid: str, value: bytes | None) -> None:
+        if value is None:
+            self.service_keys.remove(kid)
+        else:
+            self.service_keys.put(kid, value)
 
     def decided_here(self, listener: Callable[[Change], None]) -> Callable[[Change], None]:
         """`listener`, called only for changes of instances this replica decides (it owns them, or
@@ -89,5 +104,6 @@ class ClusterParts:
         return decided
 
     async def close(self) -> None:
+        await self._service_key_store.stop()
         await self.ownership.close()
         await self.client.close()

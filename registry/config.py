@@ -102,7 +102,7 @@ class Config:
         default="",
         metadata={
             "help": "JWKS of per-service keys bound to a subject and scopes (registry credentials); "
-            "default DATA_DIR/service-keys.json"
+            "default DATA_DIR/service-keys.json; with --store etcd the keys come from etcd instead"
         },
     )
     jwks_reload_seconds: float = dataclasses.field(

@@ -5,6 +5,7 @@ the ack's write waits on HTTP/2 flow control when the instance is removed)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import grpc
@@ -62,9 +63,11 @@ async def test_the_final_reregister_survives_a_write_blocked_on_a_slow_reader(
         stream = WrittenStream(slow)
         await stream.bind("orders-1")
         for _ in range(BEATS):  # acks the client does not read, until the registry's writes block
-            stream.send_beat()
+            # With their send times, beats a busy registry reads in a bunch are paced as sent.
+            stream.send_beat(time.time())
             await asyncio.sleep(INTERVAL / 2)
-        await until(stream.all_written, 10)
+        await until(lambda: stream.all_written() or stream.call.done(), 10)
+        assert not stream.call.done(), f"the stream ended early: {await stream.call.code()}"
         await api.Deregister(pb.DeregisterRequest(service_name="orders", instance_id="orders-1"))
         received: list[hb.HeartbeatResponse] = []
         try:

@@ -10,6 +10,7 @@ import grpc
 import pytest
 
 from generated.registry.v1 import heartbeat_service_pb2 as hb
+from registry.app import Registry
 from tests.helpers.heartbeats import (
     DEGRADED,
     DRAINING,
@@ -26,19 +27,25 @@ from tests.helpers.registry_api import bad_request_fields, register, stub
 from tests.helpers.streams import EOF
 
 
-async def test_metrics_follow_the_beats_the_client_sent(channel: grpc.aio.Channel) -> None:
+async def test_metrics_follow_the_beats_the_client_sent(
+    registry: Registry, channel: grpc.aio.Channel
+) -> None:
     interval = 0.05
-    registered = time.monotonic()
+    # Uptime runs on the registry's stall clock: time the registry itself was stalled (a loaded
+    # machine) does not count, so the bounds below take it out of the test's real-time marks.
+    stall = registry.liveness_clock
+    registered, stalled_at_registered = time.monotonic(), stall.stalled_seconds
     await register(stub(channel), "orders", "orders-1", heartbeat_policy=policy(interval, 5))
     await asyncio.sleep(0.2)
     before = await health_of(channel, "orders-1")
+    stalled_before = stall.stalled_seconds - stalled_at_registered
 
     stream = BeatStream(channel)
     await stream.bind("orders-1")
     load = hb.Load(in_flight=5, cpu=0.5, gauges={"queue.depth": 3.0})
     first_sent = time.monotonic()
     await stream.beat(rtt_ms=10, load=load)
-    first_acked = time.monotonic()
+    first_acked, stalled_at_first = time.monotonic(), stall.stalled_seconds
     for rtt in (20, 30):
         await stream.beat(rtt_ms=rtt, load=load)
     beating = await health_of(channel, "orders-1")
@@ -46,14 +53,14 @@ async def test_metrics_follow_the_beats_the_client_sent(channel: grpc.aio.Channe
     await asyncio.sleep(0.2)  # silence: misses at 1.5, 2.5 and 3.5 intervals
     silent = await health_of(channel, "orders-1")
     ack = await stream.beat(rtt_ms=40)
-    asked = time.monotonic()
+    asked, stalled_at_asked = time.monotonic(), stall.stalled_seconds
     back = await health_of(channel, "orders-1")
     answered = time.monotonic()
 
     assert before.status == UNKNOWN
     assert (before.heartbeat_count, before.missed_heartbeats, before.uptime_seconds) == (0, 0, 0)
     assert not before.HasField("last_heartbeat_time")
-    assert before.seconds_since_last >= 0.2  # since registration
+    assert before.seconds_since_last >= 0.2 - stalled_before  # since registration
     assert not before.stream_connected
 
     assert beating.status == HEALTHY
@@ -77,9 +84,11 @@ async def test_metrics_follow_the_beats_the_client_sent(channel: grpc.aio.Channe
     assert back.max_latency_ms == 40
     assert back.average_latency_ms == 25
     # Unknown until the first beat, serving (healthy or degraded) since.
-    assert asked - first_acked <= back.uptime_seconds <= answered - first_sent
-    serving = (asked - first_acked + answered - first_sent) / 2
-    assert back.uptime_percentage == pytest.approx(100 * serving / (asked - registered), abs=5)
+    stalled_serving = stalled_at_asked - stalled_at_first
+    assert asked - first_acked - stalled_serving <= back.uptime_seconds <= answered - first_sent
+    serving = (asked - first_acked + answered - first_sent) / 2 - stalled_serving
+    observed = asked - registered - (stalled_at_asked - stalled_at_registered)
+    assert back.uptime_percentage == pytest.approx(100 * serving / observed, abs=5)
 
 
 async def test_list_and_summary_cover_every_instance_and_status(channel: grpc.aio.Channel) -> None:

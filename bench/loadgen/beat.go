@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,9 +47,10 @@ type beatGen struct {
 
 func beatMain(args []string) {
 	flags := flag.NewFlagSet("beat", flag.ExitOnError)
-	opening := flags.Int("opening", 1024, "registrations (lease grants, stream opens) in flight while opening")
+	opening := flags.Int("opening", 512, "registrations (lease grants, stream opens) in flight while opening")
 	perConn := flags.Int("streams-per-connection", 200, "streams sharing one HTTP/2 connection")
 	progress := flags.Duration("progress", 0, "print counters to stderr this often (0: never)")
+	profile := flags.String("cpuprofile", "", "write a CPU profile of the opening and the measurement here")
 	_ = flags.Parse(args)
 	if flags.NArg() != 6 {
 		usage()
@@ -76,6 +79,9 @@ func beatMain(args []string) {
 		}
 		g.conns = append(g.conns, conn)
 	}
+	if *profile != "" {
+		startProfile(*profile) // stopped once the measurement is printed
+	}
 	began := time.Now()
 	if *progress > 0 {
 		g.verbose = true
@@ -94,7 +100,20 @@ func beatMain(args []string) {
 	g.mu.Unlock()
 	fmt.Printf(`{"acks": %d, "p50": %s, "p99": %s, "binds": %d, "failed": %d, "retried": %d}`+"\n",
 		acks, jsonNumber(p50), jsonNumber(p99), g.binds.Load(), g.failures.Load(), g.retries.Load())
+	if *profile != "" {
+		pprof.StopCPUProfile()
+	}
 	select {} // keep beating until killed
+}
+
+func startProfile(path string) {
+	out, err := os.Create(path)
+	if err != nil {
+		fail("%v", err)
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		fail("%v", err)
+	}
 }
 
 // report prints what the generator is doing, for a run that does not get ready.
@@ -144,8 +163,8 @@ func (g *beatGen) conn(i int) *grpc.ClientConn { return g.conns[i/g.perConn] }
 
 func (g *beatGen) instanceID(i int) string { return "bench-" + strconv.Itoa(g.first+i) }
 
-// register retries what admission control refuses (UNAVAILABLE, e.g. REGISTRY_BUSY, or
-// RESOURCE_EXHAUSTED) with a jittered exponential back-off, as the SDK does.
+// register retries what admission control refuses (see refused) with a jittered exponential
+// back-off, as the SDK does.
 func (g *beatGen) register(i int) {
 	policy := &registryv1.HeartbeatPolicy{
 		Interval: durationpb.New(g.interval), Timeout: durationpb.New(10 * g.interval), MaxFailures: 3,
@@ -176,13 +195,25 @@ func (g *beatGen) retry(call func(ctx context.Context) error) {
 		if err == nil {
 			return
 		}
-		if code := status.Code(err); code != codes.Unavailable && code != codes.ResourceExhausted {
+		if !refused(err) {
 			fail("%v", err)
 		}
 		g.retries.Add(1)
 		time.Sleep(wait/2 + jitter(wait))
 		wait = min(2*wait, time.Second)
 	}
+}
+
+// refused tells a call refused for now from a real failure: UNAVAILABLE (e.g. REGISTRY_BUSY),
+// RESOURCE_EXHAUSTED, CANCELLED (grpc-core sheds calls the application has not picked up once more
+// than 1,000 wait, and cancels those that waited 30 s), and etcd's "too many requests" while its
+// apply loop is behind. Registrations are idempotent, so a retry is safe.
+func refused(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.ResourceExhausted, codes.Canceled:
+		return true
+	}
+	return strings.Contains(status.Convert(err).Message(), "too many requests")
 }
 
 // instance keeps one instance's stream up for ever; `answered` is closed at its first answer.

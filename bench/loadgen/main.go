@@ -31,6 +31,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 )
 
@@ -44,6 +45,12 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		// The heap is mostly goroutine stacks that live for the whole run: collect less often.
 		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		// One thread runs the Go code: on a 2-core machine the other core stays the server's, and
+		// no CPU goes to waking idle threads for every message (measured: a third less CPU per
+		// stream opened at 10,000 streams). Syscalls still run beside it.
+		runtime.GOMAXPROCS(1)
 	}
 	if len(os.Args) < 2 {
 		usage()

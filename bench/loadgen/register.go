@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	registryv1 "registry.local/generated/go/registry/v1"
@@ -83,7 +81,7 @@ func registerMain(args []string) {
 			if err == nil {
 				return
 			}
-			if code := status.Code(err); code != codes.Unavailable && code != codes.ResourceExhausted {
+			if !refused(err) {
 				fail("%v", err)
 			}
 			busy.Add(1)

@@ -2,14 +2,16 @@
 
 The Heartbeat handler is a coroutine in grpc.aio's reader/writer style rather than an async
 generator, because the registry must push directives at any time, not only in answer to a beat:
-every write goes through `_Stream.send`, which serialises acks and directives on one lock (grpc
-allows one write in flight per call). A stream is ended from outside (take-over, removal) by
+every write goes through `_Stream.send`, which keeps one write in flight per call (grpc allows no
+more): acks are written in turn by the handler itself, and only a stream that was pushed a
+directive gets a lock to share with the pushes. A stream is ended from outside (take-over, removal) by
 cancelling its handler task with the error recorded first, so the handler can tell that from a
 client that went away, which grpc reports either as the end of the request iterator (SIGKILL:
 no exception) or as a cancellation. Any end without a goodbye releases the binding as broken,
 from the handler's `finally` and from the call's done-callback, whichever comes first.
 
-Nothing is logged or traced per beat.
+Nothing is logged or traced per beat, and no message is built for an ack: acks are bytes written by
+hand (`registry.wire.beat_ack`), which the Heartbeat method's serializer passes through.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import grpc
 from generated.registry.v1 import heartbeat_service_pb2 as pb
 from generated.registry.v1 import heartbeat_service_pb2_grpc as pb_grpc
 from generated.registry.v1 import instance_pb2 as ipb
-from registry.api.convert import duration_message, policy_message, seconds, timestamp_message, timestamp_now
+from registry.api.convert import duration_message, policy_message, seconds, timestamp_message
 from registry.auth.identity import current_identity
 from registry.auth.policy import require_service
 from registry.core import paging, validation
@@ -42,12 +44,15 @@ from registry.core.liveness import (
     make_load,
 )
 from registry.core.model import HealthStatus
+from registry.wire.beat_ack import AckEncoder
 from registry.wire.binding import ServiceBinding
+from registry.wire.preencoded import add_preencoded
 from registry.wire.status import maps_domain_errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 _GOODBYES = {int(member): member for member in GoodbyeReason}
+_ACKS = AckEncoder()
 FINAL_WRITE_SECONDS = 5.0
 """How long the directive that ends a stream (REREGISTER on removal) waits for a slow client to read
 the acks written before it."""
@@ -104,43 +109,72 @@ def _counts(counts: StatusCounts) -> pb.StatusCounts:
     )
 
 
-def _ack(sequence: int, status: HealthStatus) -> pb.HeartbeatResponse:
-    return pb.HeartbeatResponse(
-        ack=pb.BeatAck(
-            sequence=sequence,
-            server_time=timestamp_now(),
-            status=_status(status),
-        )
-    )
+class _Pushes:
+    """What a stream that was pushed a directive needs: the lock every write then takes, the
+    push tasks in flight, and a way to wait for the handler's write that was in flight without
+    the lock when the first push came."""
+
+    __slots__ = ("idle", "lock", "tasks")
+
+    def __init__(self, handler_writing: bool) -> None:
+        self.lock = asyncio.Lock()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.idle: asyncio.Event | None = asyncio.Event() if handler_writing else None
 
 
 class _Stream:
-    """One Heartbeat call as liveness sees it (a `StreamSink`): sends, directives and ending."""
+    """One Heartbeat call as liveness sees it (a `StreamSink`): sends, directives and ending.
 
-    __slots__ = ("_context", "_lock", "_pushes", "_task", "ending", "final")
+    Most streams are never pushed a directive, so they hold no lock and no task set: until the
+    first push, the handler is the only writer and writes in turn. The first push brings a
+    `_Pushes`, and from then on every write takes its lock."""
+
+    __slots__ = ("_context", "_pushes", "_task", "_writing", "binding", "ending", "final")
 
     def __init__(self, context: Context) -> None:
         task = asyncio.current_task()
         assert task is not None, "a gRPC handler always runs in a task"
         self._task = task
         self._context = context
-        self._lock = asyncio.Lock()
-        self._pushes: set[asyncio.Task[None]] = set()
+        self._pushes: _Pushes | None = None
+        self._writing = False
+        self.binding: Binding | None = None
         self.ending: RegistryError | None = None
         self.final: Directive | None = None
 
-    async def send(self, response: pb.HeartbeatResponse) -> None:
-        async with self._lock:
+    async def send(self, response: pb.HeartbeatResponse | bytes) -> None:
+        pushes = self._pushes
+        if pushes is None:
+            self._writing = True
+            try:
+                await self._context.write(response)
+            finally:
+                self._writing = False
+                if self._pushes is not None and self._pushes.idle is not None:
+                    self._pushes.idle.set()  # a push came meanwhile and waits for this write
+            return
+        async with pushes.lock:
+            if pushes.idle is not None:
+                await pushes.idle.wait()
+                pushes.idle = None
             await self._context.write(response)
 
     def push(self, directive: Directive) -> None:
+        if self._pushes is None:
+            self._pushes = _Pushes(handler_writing=self._writing)
+        tasks = self._pushes.tasks
         task = asyncio.get_running_loop().create_task(self._push(_directive(directive)))
-        self._pushes.add(task)
-        task.add_done_callback(self._pushes.discard)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     async def _push(self, response: pb.HeartbeatResponse) -> None:
         with contextlib.suppress(Exception):  # the call ended meanwhile: nobody to tell
             await self.send(response)
+
+    def call_done(self, _context: object) -> None:
+        """The call ended (grpc's done-callback): a binding still held is broken."""
+        if self.binding is not None:
+            self.binding.release()
 
     def end(self, error: RegistryError, final: Directive | None = None) -> None:
         if self.ending is None:
@@ -177,6 +211,9 @@ class _Stream:
             pause = min(pause * 2, 0.05)
 
 
+HEARTBEAT_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["HeartbeatService"].full_name
+
+
 @maps_domain_errors
 class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
     def __init__(self, liveness: Liveness) -> None:
@@ -184,22 +221,32 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
 
     def binding(self) -> ServiceBinding:
         return ServiceBinding(
-            full_name=pb.DESCRIPTOR.services_by_name["HeartbeatService"].full_name,
-            add=functools.partial(pb_grpc.add_HeartbeatServiceServicer_to_server, self),
+            full_name=HEARTBEAT_SERVICE_NAME,
+            # Acks are written as bytes (registry.wire.beat_ack); the serializer passes them through.
+            add=functools.partial(
+                add_preencoded,
+                pb_grpc.add_HeartbeatServiceServicer_to_server,
+                self,
+                HEARTBEAT_SERVICE_NAME,
+                ["Heartbeat"],
+            ),
         )
 
     # The reader/writer style (a coroutine, not a generator) lets directives be written at any time.
     async def Heartbeat(  # type: ignore[override]
         self, request_iterator: AsyncIterator[pb.HeartbeatRequest], context: Context
     ) -> None:
-        with self._liveness.stream_slot(current_identity().service):
-            stream = _Stream(context)
-            try:
-                await self._serve(stream, aiter(request_iterator), context)
-            except asyncio.CancelledError:
-                if stream.ending is None:
-                    raise  # the client went away (or its token expired): not ours to answer
-                raise await stream.finish() from None
+        caller = current_identity().service
+        self._liveness.take_stream_slot(caller)
+        stream = _Stream(context)
+        try:
+            await self._serve(stream, aiter(request_iterator), context)
+        except asyncio.CancelledError:
+            if stream.ending is None:
+                raise  # the client went away (or its token expired): not ours to answer
+            raise await stream.finish() from None
+        finally:
+            self._liveness.give_back_stream_slot(caller)
 
     async def _serve(
         self, stream: _Stream, requests: AsyncIterator[pb.HeartbeatRequest], context: Context
@@ -227,8 +274,9 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
         except NotFound:
             await stream.send(_directive(_REREGISTER))
             raise
+        stream.binding = binding
         # grpc-stubs types the callback as a class; any callable taking the context will do.
-        context.add_done_callback(cast("grpc.aio.DoneCallback[Any, Any]", lambda _: binding.release()))
+        context.add_done_callback(cast("grpc.aio.DoneCallback[Any, Any]", stream.call_done))
         try:
             bound = pb.HeartbeatBound(policy=policy_message(binding.policy), status=_status(binding.status))
             await stream.send(pb.HeartbeatResponse(bound=bound))
@@ -240,16 +288,24 @@ class HeartbeatServicer(pb_grpc.HeartbeatServiceServicer):
 
     @staticmethod
     async def _beats(stream: _Stream, requests: AsyncIterator[pb.HeartbeatRequest], binding: Binding) -> None:
+        ack = _ACKS.ack
+        send = stream.send
+        record = binding.beat
         async for request in requests:
             kind = request.WhichOneof("kind")
             if kind == "beat":
                 beat = request.beat
-                rtt = seconds(beat.last_rtt) * 1000 if beat.HasField("last_rtt") else None
-                load = None
+                sequence = beat.sequence
+                rtt = load = sent = None
+                # Each optional field read once (a wrapper per access with upb).
+                if beat.HasField("send_time"):
+                    sent = seconds(beat.send_time)
+                if beat.HasField("last_rtt"):
+                    rtt = seconds(beat.last_rtt) * 1000
                 if beat.HasField("load"):
-                    load = make_load(beat.load.in_flight, beat.load.cpu, beat.load.gauges)
-                sent = seconds(beat.send_time) if beat.HasField("send_time") else None
-                await stream.send(_ack(beat.sequence, binding.beat(beat.sequence, rtt, load, sent)))
+                    value = beat.load
+                    load = make_load(value.in_flight, value.cpu, value.gauges)
+                await send(ack(sequence, record(sequence, rtt, load, sent)))
             elif kind == "goodbye":
                 reason = _GOODBYES.get(request.goodbye.reason)
                 if reason is None:

@@ -234,6 +234,41 @@ class JwksFile:
         log.info("JWKS reloaded", extra={"path": str(self.path), "kids": sorted(self._keys)})
 
 
+class ServiceKeySet:
+    """Service keys held in memory and set from outside: cluster mode's keys in etcd
+    (registry/store/etcd_service_keys.py), followed by a watch. A value that is not a JWK bound to
+    a service is skipped with a WARNING (the previous keys stay), as a bad reload of the file is."""
+
+    def __init__(self, where: str) -> None:
+        self.path = where
+        self._keys: dict[str, VerificationKey] = {}
+        self.generation = 0
+
+    def put(self, kid: str, value: bytes) -> None:
+        try:
+            keys = parse_jwks(b'{"keys":[' + value + b"]}", bound=True)
+        except ValueError as exc:
+            keys, fault = {}, str(exc)
+        else:
+            fault = f"the key stored as {kid!r} names another kid" if set(keys) - {kid} else ""
+        if fault:
+            log.warning("a service key is unusable; skipped", extra={"kid": kid, "error": fault})
+            keys = {}
+        self._keys.pop(kid, None)
+        self._keys.update(keys)
+        self.generation += 1
+
+    def remove(self, kid: str) -> None:
+        if self._keys.pop(kid, None) is not None:
+            self.generation += 1
+
+    def refresh(self) -> int:
+        return self.generation
+
+    def get(self, kid: str) -> VerificationKey | None:
+        return self._keys.get(kid)
+
+
 # ---------------------------------------------------------------------------------------------
 # The key ring
 
@@ -245,7 +280,7 @@ class KeyRing:
     hs_secret: bytes | None
     jwks: JwksFile | None
     secret_source: str = ""
-    service_keys: JwksFile | None = None
+    service_keys: JwksFile | ServiceKeySet | None = None
 
     def describe(self) -> str:
         parts = [f"HS256 secret from {self.secret_source}"] if self.hs_secret is not None else []

@@ -11,25 +11,35 @@ own short-lived tokens; the registry's master HS256 secret never leaves the oper
 Issuing again for a service adds a key (rotation: both work until the old one is revoked);
 `revoke SERVICE [--kid KID]` removes a service's keys, which revokes every token they signed at
 the registry's next reload.
+
+Cluster mode (`--store etcd` with the replicas' `--etcd-*` settings): the public keys go to etcd
+(`<prefix>/keys/services/<kid>`) instead of the file, and every replica follows them with a watch,
+so an issued or revoked key counts on every replica within milliseconds (docs/cluster.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import fcntl
 import json
 import secrets
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from registry.auth import scopes, signing
 from registry.auth.keys import parse_jwks, service_keys_path
 from registry.cli.token import add_key_arguments, guarded, replace_atomically, write_private
-from registry.config import ConfigError, build_config
+from registry.cluster import etcd_settings
+from registry.config import Config, ConfigError, build_config
+from registry.store.etcd_client import EtcdClient, EtcdUnavailable
+from registry.store.etcd_service_keys import EtcdServiceKeys
+
+T = TypeVar("T")
 
 ISSUABLE = ("EdDSA", "ES256")
 
@@ -49,6 +59,50 @@ def _locked(path: Path) -> Iterator[dict[str, Any]]:
         yield document
         parse_jwks(json.dumps(document).encode(), bound=True)  # what the registry will load
         replace_atomically(path, json.dumps(document, indent=2) + "\n")
+
+
+def _in_etcd(config: Config, work: Callable[[EtcdServiceKeys], Awaitable[T]]) -> T:
+    """Run `work` on the cluster's service keys in etcd; an unreachable etcd is one line."""
+
+    async def run() -> T:
+        client = EtcdClient(etcd_settings(config))
+        try:
+            await client.authenticate()
+            return await work(EtcdServiceKeys(client, config.etcd_prefix))
+        finally:
+            await client.close()
+
+    try:
+        return asyncio.run(run())
+    except EtcdUnavailable as error:
+        raise ConfigError(f"etcd at {config.etcd_endpoints}: {error}") from None
+
+
+def _etcd_keys(config: Config) -> list[dict[str, Any]]:
+    """The service keys in etcd; a value that is no JSON object shows as its kid alone (the
+    replicas skip it)."""
+    stored, _ = _in_etcd(config, lambda keys: keys.read())
+    found = []
+    for kid, value in sorted(stored.items()):
+        try:
+            entry = json.loads(value)
+        except ValueError:
+            entry = None
+        found.append({**entry, "kid": kid} if isinstance(entry, dict) else {"kid": kid})
+    return found
+
+
+def _publish(config: Config, keys_path: Path, kid: str, entry: dict[str, Any]) -> str:
+    """Add a public key where the registry reads service keys; where that is."""
+    if config.store != "etcd":
+        with _locked(keys_path) as document:
+            document["keys"].append(entry)
+        return str(keys_path)
+    value = json.dumps(entry).encode()
+    parse_jwks(b'{"keys":[' + value + b"]}", bound=True)  # what the replicas will load
+    if not _in_etcd(config, lambda keys: keys.add(kid, value)):
+        raise ConfigError(f"kid {kid} is already in etcd; issue again")
+    return f"etcd {config.etcd_prefix.rstrip('/')}/keys/services/{kid}"
 
 
 def _issue(args: argparse.Namespace) -> int:
@@ -75,21 +129,23 @@ def _issue(args: argparse.Namespace) -> int:
         write_private(out, (json.dumps(credential, indent=2) + "\n").encode())
     except FileExistsError as exc:
         raise ConfigError(f"{out} exists; pass another --out") from exc
+    entry = {**signing.public_jwk(key, kid), "sub": args.service, "scope": granted}
     try:
-        with _locked(keys_path) as document:
-            jwk = signing.public_jwk(key, kid)
-            document["keys"].append({**jwk, "sub": args.service, "scope": granted})
+        where = _publish(config, keys_path, kid, entry)
     except BaseException:
         out.unlink(missing_ok=True)  # a credential the registry does not know is no credential
         raise
     print(f"credential:   {out} (mode 0600; give it to {args.service} only)")
-    print(f"service keys: {keys_path} (kid {kid}, scopes: {granted or '(own service only)'})")
+    print(f"service keys: {where} (kid {kid}, scopes: {granted or '(own service only)'})")
     print(f"use:          REGISTRY_CREDENTIALS_FILE={out} (the SDK mints its tokens from it)")
     return 0
 
 
 def _bound_keys(args: argparse.Namespace) -> tuple[Path, list[dict[str, Any]]]:
-    path = service_keys_path(build_config(args))
+    config = build_config(args)
+    path = service_keys_path(config)
+    if config.store == "etcd":
+        return path, _etcd_keys(config)
     if not path.exists():
         return path, []
     document = json.loads(path.read_bytes())
@@ -112,8 +168,30 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _revoke_in_etcd(config: Config, args: argparse.Namespace) -> int:
+    doomed = [
+        str(key.get("kid"))
+        for key in _etcd_keys(config)
+        if key.get("sub") == args.service and args.kid in (None, key.get("kid"))
+    ]
+
+    async def remove(keys: EtcdServiceKeys) -> list[str]:
+        return [kid for kid in doomed if await keys.remove(kid)]
+
+    removed = _in_etcd(config, remove)
+    if not removed:
+        print(f"no key of {args.service!r}{f' with kid {args.kid!r}' if args.kid else ''} in etcd")
+        return 1
+    for kid in removed:
+        print(f"revoked {kid} of {args.service} (every replica refuses its tokens within milliseconds)")
+    return 0
+
+
 def _revoke(args: argparse.Namespace) -> int:
-    path = service_keys_path(build_config(args))
+    config = build_config(args)
+    if config.store == "etcd":
+        return _revoke_in_etcd(config, args)
+    path = service_keys_path(config)
     if not path.exists():
         raise ConfigError(f"{path}: no service keys")
     with _locked(path) as document:
@@ -129,6 +207,14 @@ def _revoke(args: argparse.Namespace) -> int:
     for key in removed:
         print(f"revoked {key.get('kid')} of {args.service} (its tokens fail at the registry's next reload)")
     return 0
+
+
+def _add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the service keys live in cluster mode; etcd's user, password and TLS settings are
+    read from the same `REGISTRY_ETCD_*` variables as `registry serve`."""
+    parser.add_argument("--store", dest="store", choices=("sqlite", "etcd"), help="etcd: keys in etcd")
+    parser.add_argument("--etcd-endpoints", dest="etcd_endpoints", help="env REGISTRY_ETCD_ENDPOINTS")
+    parser.add_argument("--etcd-prefix", dest="etcd_prefix", help="env REGISTRY_ETCD_PREFIX")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -149,15 +235,18 @@ def add_parser(subparsers: Any) -> None:
     issue.add_argument("--alg", choices=ISSUABLE, default="EdDSA", help="default EdDSA")
     issue.add_argument("--out", help="credential file to write (default ./SERVICE.credentials.json)")
     add_key_arguments(issue)
+    _add_store_arguments(issue)
     issue.set_defaults(func=guarded("registry credentials", _issue))
 
     listing = commands.add_parser("list", help="every service key: service, kid, algorithm, scopes")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_key_arguments(listing)
+    _add_store_arguments(listing)
     listing.set_defaults(func=guarded("registry credentials", _list))
 
     revoke = commands.add_parser("revoke", help="remove a service's keys (or one, with --kid)")
     revoke.add_argument("service")
     revoke.add_argument("--kid", help="only this key")
     add_key_arguments(revoke)
+    _add_store_arguments(revoke)
     revoke.set_defaults(func=guarded("registry credentials", _revoke))

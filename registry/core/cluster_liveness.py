@@ -20,11 +20,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from registry.core.liveness import Binding, Liveness, LivenessSettings, StreamSink
+from registry.core.liveness import Liveness, LivenessSettings
 from registry.core.liveness.binding import taken_over
 from registry.core.liveness.record import InstanceState
 from registry.core.liveness.values import CatalogView as LivenessCatalog
-from registry.core.model import Change, ChangeType, InstanceKey
+from registry.core.model import Change, ChangeType, Instance, InstanceKey
 from registry.core.ownership import Ownership, fenced_error
 from registry.core.ports import Clock
 
@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 
 class ClusterLiveness(Liveness):
-    """See the module docstring."""
+    """See the module docstring. Extends the engine through its documented extension points
+    (`check_bind`, `claimed`, `may_judge`, `catalog_changed`) and public methods only."""
 
     def __init__(
         self,
@@ -45,80 +46,75 @@ class ClusterLiveness(Liveness):
         on_beat_read: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(catalog, settings, clock, real_clock=real_clock, on_beat_read=on_beat_read)
+        self._cluster_catalog = catalog
         self._ownership = ownership
         ownership.attach(self)
 
-    # ----------------------------------------------------------------- streams
+    # ----------------------------------------------------------------- extension points
 
-    def bind(self, key: InstanceKey, sink: StreamSink, *, take_over: bool = False) -> Binding:
+    def check_bind(self, key: InstanceKey) -> None:
         if self._ownership.fenced:
             raise fenced_error()
-        binding = super().bind(key, sink, take_over=take_over)  # NotFound etc. before any claim
-        self._ownership.claim(key)
-        state = self._states[key]
-        self._adopt_stored_status(state)
-        self._evaluate(state, self.now())
-        return binding
 
-    def _adopt_stored_status(self, state: InstanceState) -> None:
-        """Start owning from the status the cluster holds (the previous owner may have written
-        one this replica did not mirror), so the first beat writes HEALTHY if it is not."""
-        stored = self._catalog.instances_of(state.key[0]).get(state.key[1])
+    def claimed(self, state: InstanceState) -> None:
+        """Own the instance, starting from the status the cluster holds (the previous owner may
+        have written one this replica did not mirror), so the first beat writes HEALTHY if it is
+        not."""
+        self._ownership.claim(state.key)
+        stored = self._stored(state.key)
         if stored is not None and stored.status is not state.status:
             state.status = stored.status
             state.status_since = self.now()
 
+    def may_judge(self, key: InstanceKey) -> bool:
+        return self._ownership.may_judge(key)
+
+    def catalog_changed(self, change: Change) -> None:
+        key = change.instance.key
+        if change.type is ChangeType.REMOVED:
+            self._ownership.release(key)
+        elif change.type is ChangeType.STATUS_CHANGED:
+            state = self.state_of(key)
+            if state is None or state.status is change.instance.status:
+                return
+            if self._ownership.may_judge(key):
+                # A write of the previous owner landed after this replica took over: ours wins
+                # (etcd refuses it if we are not the owner any more).
+                self._cluster_catalog.set_status(key, state.status)
+            else:
+                state.status = change.instance.status  # the owner's decision, mirrored
+                state.status_since = self.now()
+
+    def _stored(self, key: InstanceKey) -> Instance | None:
+        return self._cluster_catalog.instances_of(key[0]).get(key[1])
+
     # ----------------------------------------------------------------- OwnershipEvents
 
     def lost(self, key: InstanceKey) -> None:
-        state = self._states.get(key)
+        state = self.state_of(key)
         if state is None or state.binding is None:
             return
         binding, state.binding = state.binding, None
         binding.sink.end(taken_over())
 
     def orphaned(self, key: InstanceKey) -> None:
-        instance = self._catalog.instances_of(key[0]).get(key[1])
-        state = self._states.get(key)
+        instance = self._stored(key)
+        state = self.state_of(key)
         if instance is None or state is None or state.binding is not None:
             return
         log.info("judging an instance whose owner is gone", extra={"service": key[0], "instance": key[1]})
-        self._track(instance, self.now())  # a fresh state: silence counts from now
+        self.judge_afresh(instance)  # a fresh state: silence counts from now
 
     def became_judge(self) -> None:
-        for key in [k for k in self._states if not self._ownership.owned(k)]:
+        for key in [k for k in self.keys() if not self._ownership.owned(k)]:
             self.orphaned(key)
 
     def fenced(self) -> None:
         error = fenced_error()
-        for state in self._states.values():
+        for key in self.keys():
+            state = self.state_of(key)
+            if state is None:
+                continue
             binding, state.binding = state.binding, None
             if binding is not None:
                 binding.sink.end(error)
-
-    # ----------------------------------------------------------------- the status machine
-
-    def _evaluate(self, state: InstanceState, now: float) -> None:
-        if self._ownership.may_judge(state.key):
-            super()._evaluate(state, now)
-
-    def _on_change(self, change: Change) -> None:
-        super()._on_change(change)
-        key = change.instance.key
-        if change.type is ChangeType.REMOVED:
-            self._ownership.release(key)
-        elif change.type is ChangeType.STATUS_CHANGED:
-            state = self._states.get(key)
-            if state is None or state.status is change.instance.status:
-                return
-            if self._ownership.may_judge(key):
-                # A write of the previous owner landed after this replica took over: ours wins
-                # (etcd refuses it if we are not the owner any more).
-                self._catalog.set_status(key, state.status)
-            else:
-                state.status = change.instance.status  # the owner's decision, mirrored
-                state.status_since = self.now()
-
-    async def _reap(self, key: InstanceKey) -> None:
-        if self._ownership.may_judge(key):
-            await super()._reap(key)

@@ -1,8 +1,10 @@
-"""One deadline scheduler for every instance: a heap with lazy deletion, driven by one asyncio task.
+"""One deadline scheduler for liveness: a heap with lazy deletion, driven by one asyncio task.
 
-Liveness needs a timer per instance (next expected beat, death, reap). A task or a `call_later`
-handle per instance would cost memory and wake-ups per instance; a heap costs one entry per
-instance and O(log n) per (re)schedule, and one task sleeps until the earliest deadline.
+Liveness needs timers (a degraded instance's next miss, its death, a broken stream's debounce, a
+reap, and one per lane of beating instances: see `registry.core.liveness.lanes`). A task or a
+`call_later` handle per instance would cost memory and wake-ups per instance; a heap costs one
+entry per key and O(log n) per (re)schedule, and one task sleeps until the earliest deadline.
+Instances that beat on time are not in it one by one: their lane is, once.
 
 Rescheduling never searches the heap: it pushes a new entry and records it as the key's current
 one; an entry that is no longer current is dropped when it reaches the top ("lazy deletion").
@@ -19,6 +21,8 @@ import itertools
 import logging
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
+
+from registry.core.background import BackgroundTask
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ class DeadlineScheduler(Generic[K]):
         self._current: dict[K, tuple[float, int]] = {}
         self._sequence = itertools.count()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(self._run, "deadline-scheduler")
 
     def __len__(self) -> int:
         return len(self._current)
@@ -81,16 +85,11 @@ class DeadlineScheduler(Generic[K]):
         self._current.pop(key, None)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="deadline-scheduler")
+        self._task.start()
 
     async def stop(self) -> None:
         """Stop firing; pending deadlines are kept but never fire."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._task.stop()
 
     def _compact(self) -> None:
         self._heap = [(when, sequence, key) for key, (when, sequence) in self._current.items()]

@@ -10,6 +10,8 @@ captured and the named ones rebuilt.
 Watch uses it too, for memory rather than speed: while a client does not read, its stream holds
 the response grpc is trying to send, and a protobuf message costs several times its encoded size.
 A stream that serializes each response as soon as it is built, and drops the message, holds bytes.
+
+Heartbeat uses it for its acks, which it writes by hand (`registry.wire.beat_ack`): one per beat.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import grpc
 
 from registry.wire.binding import ServiceSink
+from registry.wire.handlers import CARDINALITY
 
 
 def _bytes_or_message(response: Any) -> bytes:
@@ -48,23 +51,16 @@ def add_preencoded(
     methods: Iterable[str],
     server: ServiceSink,
 ) -> None:
-    """`add(servicer, server)` (a generated function), with `methods` (unary or server-streaming)
-    free to return, or yield, bytes."""
+    """`add(servicer, server)` (a generated function), with `methods` free to return, yield or
+    write bytes."""
     capture = _Capture()
     add(servicer, capture)
     handlers = dict(capture.handlers)
     for name in methods:
         handler = handlers[name]
-        if handler.unary_stream is not None:
-            handlers[name] = grpc.unary_stream_rpc_method_handler(
-                handler.unary_stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=_bytes_or_message,
-            )
-            continue
-        assert handler.unary_unary is not None, f"{name} is neither unary nor server-streaming"
-        handlers[name] = grpc.unary_unary_rpc_method_handler(
-            handler.unary_unary,
+        attribute, factory = CARDINALITY[(handler.request_streaming, handler.response_streaming)]
+        handlers[name] = factory(
+            getattr(handler, attribute),
             request_deserializer=handler.request_deserializer,
             response_serializer=_bytes_or_message,
         )

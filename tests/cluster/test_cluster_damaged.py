@@ -28,7 +28,7 @@ from tests.test_relay_events import Subscriber
 WAIT = 10.0
 
 
-def etcdctl(endpoints: str, *args: str) -> None:
+def etcdctl(endpoints: str, *args: str | bytes) -> None:
     subprocess.run(
         ["etcdctl", "--endpoints", endpoints, *args],
         check=True,
@@ -60,11 +60,13 @@ async def test_damaged_instance_values_are_skipped_at_start_and_in_the_watch(
     root = f"{etcd_prefix}/instances/orders"
     etcdctl(etcd_endpoints, "put", f"{root}/broken", '{"service_name": "orders", "endpo')
     etcdctl(etcd_endpoints, "put", f"{root}/not-an-object", "[1, 2, 3]")
+    etcdctl(etcd_endpoints, "put", f"{root}/".encode() + b"not-utf8-\xff", "{}")  # a key no one registers
     settings = {"store": "etcd", "etcd_endpoints": etcd_endpoints, "etcd_prefix": etcd_prefix}
     replica = await start_registry(**settings)
     other = await start_registry(**settings)
     assert warnings_about(caplog, f"{root}/broken")
     assert warnings_about(caplog, f"{root}/not-an-object")
+    assert warnings_about(caplog, f"{root}/not-utf8-\\ufffd")
     async with grpc.aio.insecure_channel(replica.address) as channel:
         registry = stub(channel)
         await register(registry, "orders", "orders-1")
@@ -77,6 +79,7 @@ async def test_damaged_instance_values_are_skipped_at_start_and_in_the_watch(
         await until_absent(replica, "orders-1")
         await until_absent(other, "orders-1")
         assert warnings_about(caplog, f"{root}/orders-1")
+        etcdctl(etcd_endpoints, "put", f"{root}/".encode() + b"\xfe\xff", "x")
         await register(registry, "orders", "orders-3")  # the watch still applies changes
         await until_absent(other, "orders-3", absent=False)
         assert other.catalog.find(("orders", "orders-2")) is not None

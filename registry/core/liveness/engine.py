@@ -2,8 +2,9 @@
 
 It wires the pure pieces together: `rules` decide statuses from times and counts, `Binding`
 records beats and paces them, `SelfPreservation` holds mass expiries, `health` builds the read
-views. The engine alone changes statuses (through the catalog) and sets deadlines in the one
-`DeadlineScheduler`.
+views. The engine alone changes statuses (through the catalog) and sets deadlines: healthy
+beating instances wait in the `Lane` of their interval (no timer each; see `lanes`), every other
+deadline is in the one `DeadlineScheduler`.
 
 - Only a beat improves a status: one beat makes the instance HEALTHY again, whatever it was,
   without a re-registration and without any REMOVED/ADDED pair.
@@ -18,17 +19,21 @@ views. The engine alone changes statuses (through the catalog) and sets deadline
 - `stop()` freezes every transition before the server cancels streams at shutdown, so stopping
   the registry never marks its fleet CRITICAL.
 
-Every time comes from the injected clock. Costs: a beat updates one state in memory (no
-allocation beyond the ack, no disk, no catalog call, no heap operation) unless the status
-changes. Each instance has one scheduler entry. Only status changes reach the catalog.
+Every time comes from the injected clock. Costs: a beat updates one state in memory and moves
+it to the end of its lane (no allocation beyond the ack, no disk, no catalog call, no heap
+operation, no timer re-armed) unless the status changes. Only instances that are really late are
+visited by a timer. Only status changes reach the catalog.
+
+Cluster mode (`registry.core.cluster_liveness`) extends the engine through the documented hooks
+in "extension points" below (`may_judge`, `check_bind`, `claimed`, `catalog_changed`) and its
+public methods, never its private ones.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from registry.core.caller_slots import CallerSlots
 from registry.core.errors import (
@@ -40,6 +45,7 @@ from registry.core.errors import (
 )
 from registry.core.liveness import health, rules
 from registry.core.liveness.binding import Binding, taken_over
+from registry.core.liveness.lanes import Lane
 from registry.core.liveness.pacing import PIPELINED_INTERVALS
 from registry.core.liveness.preservation import SelfPreservation
 from registry.core.liveness.record import InstanceState
@@ -81,7 +87,9 @@ class Liveness:
         self._settings = settings
         self._clock = clock
         self._states: dict[InstanceKey, InstanceState] = {}
-        self._scheduler: DeadlineScheduler[InstanceKey] = DeadlineScheduler(
+        self._lanes: dict[float, Lane] = {}
+        """One lane per heartbeat interval in use, for the instances beating on time."""
+        self._scheduler: DeadlineScheduler[InstanceKey | Lane] = DeadlineScheduler(
             self._on_deadline, clock.monotonic
         )
         self._preservation = SelfPreservation(
@@ -140,12 +148,30 @@ class Liveness:
         if self._on_beat_read is not None:
             self._on_beat_read(excess_age)
 
+    def state_of(self, key: InstanceKey) -> InstanceState | None:
+        """The liveness record of `key`, or None when it is not tracked."""
+        return self._states.get(key)
+
+    def keys(self) -> list[InstanceKey]:
+        """Every tracked instance."""
+        return list(self._states)
+
     def tracks(self, state: InstanceState) -> bool:
         return self._states.get(state.key) is state
 
     def fire_due(self) -> None:
         """Apply every deadline that has passed on the clock (for tests on a manual clock)."""
         self._scheduler.fire_due()
+
+    @property
+    def lanes(self) -> dict[float, int]:
+        """Instances waiting in each interval's lane (for tests and the docs' accounting)."""
+        return {interval: len(lane) for interval, lane in self._lanes.items()}
+
+    @property
+    def scheduled(self) -> int:
+        """Deadlines in the scheduler: one per lane, plus one per instance not beating on time."""
+        return len(self._scheduler)
 
     # ----------------------------------------------------------------- streams
 
@@ -154,16 +180,15 @@ class Liveness:
         """Seconds a stream may stay open before it binds (the servicer enforces it)."""
         return self._settings.bind_timeout
 
-    @contextlib.contextmanager
-    def stream_slot(self, caller: str) -> Iterator[None]:
+    def take_stream_slot(self, caller: str) -> None:
         """Hold one of `max_streams` heartbeat stream slots, and one of the `max_streams_per_caller`
         of `caller` (the token subject), for the duration of a stream: one caller cannot take the
-        slots every other service needs."""
+        slots every other service needs. `give_back_stream_slot` when the stream ends. (Two calls,
+        not a context manager: a generator per open stream costs memory for its whole life.)"""
         self._stream_slots.take(caller)
-        try:
-            yield
-        finally:
-            self._stream_slots.give_back(caller)
+
+    def give_back_stream_slot(self, caller: str) -> None:
+        self._stream_slots.give_back(caller)
 
     def bind(self, key: InstanceKey, sink: StreamSink, *, take_over: bool = False) -> Binding:
         """Bind a stream to a registered instance. NotFound when not registered (the client must
@@ -171,6 +196,7 @@ class Liveness:
         which ends that stream instead."""
         if self._frozen:
             raise shutting_down()
+        self.check_bind(key)
         state = self._states.get(key)
         if state is None:
             raise instance_not_found(key)
@@ -197,6 +223,7 @@ class Liveness:
             state.missed_before += state.misses_due(now)
         state.ref = now
         state.counting = True
+        self.claimed(state)
         self._evaluate(state, now)
         return binding
 
@@ -228,6 +255,12 @@ class Liveness:
         if state.status is not target or state.held:
             self._transition(state, target, now)
             self._evaluate(state, now)
+            return
+        lane = state.lane
+        if lane is not None:
+            lane.heard(state)  # the common case: the whole cost of a beat to the timers
+        elif target is HealthStatus.HEALTHY:
+            self._evaluate(state, now)  # healthy with a deadline of its own: join its lane
 
     def expected_beat_rate(self) -> float:
         """Beats per second the bound streams should be sending."""
@@ -251,6 +284,7 @@ class Liveness:
             return
         now = self.now()
         state.broken_at = now
+        self._leave_lane(state)
         self._scheduler.schedule_no_later(state.key, now + self._settings.stream_break_debounce)
 
     # ----------------------------------------------------------------- reads
@@ -318,6 +352,15 @@ class Liveness:
             self._update_policy(change.instance)
         elif kind is ChangeType.REMOVED:
             self._untrack(change.instance.key)
+        self.catalog_changed(change)
+
+    def judge_afresh(self, instance: Instance) -> None:
+        """Track `instance` with a fresh record, its silence counting from now (cluster mode:
+        an instance whose owner is gone)."""
+        old = self._states.get(instance.key)
+        if old is not None:
+            self._forget_deadlines(old)
+        self._track(instance, self.now())
 
     def _track(self, instance: Instance, now: float) -> None:
         state = InstanceState(instance.key, instance.registration.heartbeat_policy, instance.status, now)
@@ -348,7 +391,7 @@ class Liveness:
         state = self._states.pop(key, None)
         if state is None:
             return
-        self._scheduler.cancel(key)
+        self._forget_deadlines(state)
         self._preservation.forget(key)
         binding, state.binding = state.binding, None
         if binding is not None:
@@ -360,23 +403,56 @@ class Liveness:
 
     # ----------------------------------------------------------------- the status machine
 
-    def _on_deadline(self, key: InstanceKey, now: float) -> None:
-        state = self._states.get(key)
-        if state is None:
+    def _on_deadline(self, key: InstanceKey | Lane, now: float) -> None:
+        if isinstance(key, Lane):
+            self._sweep(key, now)
             return
-        if state.status is HealthStatus.HEALTHY and state.counting and state.broken_at is None:
-            # The common case, once per interval per beating instance: it beat since this
-            # deadline was set, so the next one is simply its next possible miss.
-            first_miss = rules.first_miss_at(state.ref, state.policy.interval)
-            if now < first_miss and not self._frozen:
-                self._scheduler.schedule(key, first_miss)
-                return
-        self._evaluate(state, now)
+        state = self._states.get(key)
+        if state is not None:
+            self._evaluate(state, now)
+
+    def _sweep(self, lane: Lane, now: float) -> None:
+        """A lane's head may be late: evaluate the instances that are (they degrade), then wait
+        for the new head's first miss."""
+        for state in lane.pop_late(now):
+            if self._states.get(state.key) is state:
+                self._evaluate(state, now)
+        due = lane.next_due()
+        if due is not None:
+            self._scheduler.schedule(lane, due)
+        elif self._lanes.get(lane.interval) is lane:
+            del self._lanes[lane.interval]
+
+    def _join_lane(self, state: InstanceState, first_miss: float) -> bool:
+        """Move `state` (healthy, beating) to the end of its interval's lane; False when it
+        cannot keep the lane's order (then it needs a deadline of its own)."""
+        interval = state.policy.interval
+        lane = self._lanes.get(interval)
+        if lane is None:
+            lane = self._lanes[interval] = Lane(interval)
+        if state.lane is not None:
+            state.lane.remove(state)
+        was_empty = not lane
+        if not lane.add(state):
+            return False
+        self._scheduler.cancel(state.key)
+        if was_empty:
+            self._scheduler.schedule_no_later(lane, first_miss)
+        return True
+
+    def _leave_lane(self, state: InstanceState) -> None:
+        if state.lane is not None:
+            state.lane.remove(state)
+
+    def _forget_deadlines(self, state: InstanceState) -> None:
+        self._leave_lane(state)
+        self._scheduler.cancel(state.key)
 
     def _evaluate(self, state: InstanceState, now: float) -> None:
         """Apply what silence or a broken stream has made due (unless self-preservation holds
-        it), then set the next deadline: a status check, or the reap of a dead instance."""
-        if self._frozen:
+        it), then set the next deadline: a place in a lane for an instance beating on time, a
+        status check of its own otherwise, or the reap of a dead instance."""
+        if self._frozen or not self.may_judge(state.key):
             return
         target, next_check = self._due(state, now)
         held = False
@@ -395,9 +471,20 @@ class Liveness:
             self._preservation.forget(state.key)
         state.held = held
         if state.status is HealthStatus.DEAD:
+            self._leave_lane(state)
             self._schedule_reap(state, now)
-        else:
-            self._scheduler.schedule(state.key, next_check)
+            return
+        if (
+            state.status is HealthStatus.HEALTHY
+            and state.counting
+            and state.broken_at is None
+            and not held
+            and next_check == rules.first_miss_at(state.ref, state.policy.interval)
+            and self._join_lane(state, next_check)
+        ):
+            return
+        self._leave_lane(state)
+        self._scheduler.schedule(state.key, next_check)
 
     def _due(self, state: InstanceState, now: float) -> tuple[HealthStatus, float]:
         return rules.due(
@@ -444,6 +531,8 @@ class Liveness:
             task.add_done_callback(self._tasks.discard)
 
     async def _reap(self, key: InstanceKey) -> None:
+        if not self.may_judge(key):
+            return
         state = self._states.get(key)
         if state is None or state.status is not HealthStatus.DEAD:
             return  # came back (or went) since the deadline fired
@@ -457,3 +546,21 @@ class Liveness:
                 self._scheduler.schedule(key, self.now() + min(self._settings.reap_seconds, 5.0))
             return
         log.info("reaped", extra={"service": key[0], "instance": key[1]})
+
+    # ----------------------------------------------------------------- extension points
+    # Cluster mode overrides these four, and only these; each is a no-op (or True) here.
+
+    def may_judge(self, key: InstanceKey) -> bool:
+        """Whether this engine decides `key`'s status (and reaps it). When False, the record is
+        kept but no deadline is set and nothing transitions: another replica decides."""
+        return True
+
+    def check_bind(self, key: InstanceKey) -> None:
+        """Raise a `RegistryError` to refuse a bind before anything changes."""
+
+    def claimed(self, state: InstanceState) -> None:
+        """A stream just bound `state`'s instance here; its status is evaluated right after."""
+
+    def catalog_changed(self, change: Change) -> None:
+        """Called after the engine applied a catalog change (ADDED, UPDATED, REMOVED tracked or
+        untracked; STATUS_CHANGED is the engine's own write, or another replica's)."""

@@ -11,6 +11,7 @@ from registry.core.model import HealthStatus, HeartbeatPolicy, InstanceKey
 
 if TYPE_CHECKING:
     from registry.core.liveness.binding import Binding
+    from registry.core.liveness.lanes import Lane
 
 _UPTIME_STATUSES = frozenset({HealthStatus.HEALTHY, HealthStatus.DEGRADED})
 
@@ -27,6 +28,7 @@ class InstanceState:
         "heartbeats",
         "held",
         "key",
+        "lane",
         "last_beat",
         "latency_count",
         "latency_max",
@@ -69,6 +71,9 @@ class InstanceState:
         self.uptime_before = 0.0
         """Seconds spent serving before `status_since`."""
         self.load: Load | None = None
+        self.lane: Lane | None = None
+        """The lane of beating instances this one waits in (see `lanes`), or None while it has a
+        deadline of its own in the scheduler (or none)."""
 
     def misses_due(self, now: float) -> int:
         """Misses since `ref`: the consecutive failures right now."""

@@ -94,5 +94,5 @@ def due(
                 crossing = ref + policy.max_failures * interval + slack
                 next_check = min(next_check, max(crossing, grace_until) if in_grace else crossing)
             else:
-                next_check = min(next_check, ref + interval + slack)
+                next_check = min(next_check, first_miss_at(ref, interval))
     return target, next_check

@@ -36,11 +36,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import logging
 import statistics
 from collections.abc import Callable
 
+from registry.core.background import BackgroundTask
 from registry.core.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,10 @@ class StallClock:
         self._tolerance = tolerance
         self._stalled = 0.0
         self._due: float | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._ages = [0.0] * READ_SAMPLES
+        self._task = BackgroundTask(self._probe, "stall-probe")
+        self._ages: list[float] = []
+        """The latest excess ages read, at most READ_SAMPLES: a ring once full, and until then
+        only the beats really read, so the first beats after start are judged on their own."""
         self._next_age = 0
         self._read_behind = 0.0
         self._beats: Callable[[], int] = lambda: 0
@@ -97,9 +99,20 @@ class StallClock:
 
     def beat_read(self, excess_age: float) -> None:
         """A beat was read `excess_age` seconds later than its stream's beats usually are."""
+        ages = self._ages
+        if len(ages) < READ_SAMPLES:
+            ages.append(excess_age)
+            return
         index = self._next_age
-        self._ages[index] = excess_age
+        ages[index] = excess_age
         self._next_age = index + 1 if index + 1 < READ_SAMPLES else 0
+
+    @property
+    def read_behind(self) -> float:
+        """How much later than usual the registry reads beats now: the median excess age of the
+        latest beats read, beyond READ_TOLERANCE (0 before any beat was read)."""
+        ages = self._ages
+        return max(0.0, statistics.median(ages) - READ_TOLERANCE) if ages else 0.0
 
     def watch_reads(self, beats: Callable[[], int], expected_rate: Callable[[], float]) -> None:
         """Compare beats read so far (`beats`) with the beats per second bound streams should
@@ -124,15 +137,10 @@ class StallClock:
         return elapsed
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._probe(), name="stall-probe")
+        self._task.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._task.stop()
         self._due = None
 
     def _overdue(self, now: float) -> float:
@@ -149,7 +157,7 @@ class StallClock:
             await asyncio.sleep(self._period)
             now = base.monotonic()
             late = self._overdue(now)
-            behind = max(0.0, statistics.median(self._ages) - READ_TOLERANCE)
+            behind = self.read_behind
             # The signals overlap (a stalled loop also reads late and reads little): take the largest.
             late = max(late, behind - self._read_behind, self._not_reading(now, now - previous))
             previous = now
