@@ -60,6 +60,30 @@ async def populate_etcd(address: str, registry_address: str, services: int) -> N
         await asyncio.gather(*(copy(s) for s in range(services)))
 
 
+def bench_instance(service_name: str, instance_id: str, s: int, i: int) -> instance_pb2.Instance:
+    """Instance `i` (0-255) of service number `s`, as every registration bench registers them."""
+    return instance_pb2.Instance(
+        service_name=service_name,
+        instance_id=instance_id,
+        endpoints=[
+            instance_pb2.Endpoint(
+                host=f"10.{s // 256 % 256}.{s % 256}.{i}",
+                port=8000 + i,
+                protocol=instance_pb2.ENDPOINT_PROTOCOL_GRPC,
+            )
+        ],
+        version=f"1.{i % 3}.0",
+        tags=["blue" if i % 2 else "green"],
+        zone=f"zone-{i % 3}",
+        metadata={"team": "bench"},
+    )
+
+
+NEVER_EXPIRES = instance_pb2.HeartbeatPolicy(
+    interval=duration_pb2.Duration(seconds=3600), timeout=duration_pb2.Duration(seconds=86400)
+)
+
+
 async def populate(address: str, services: int, per_service: int) -> int:
     """Register services x per_service instances; return the size of one Lookup response."""
     async with grpc.aio.insecure_channel(address) as channel:
@@ -67,26 +91,10 @@ async def populate(address: str, services: int, per_service: int) -> int:
         semaphore = asyncio.Semaphore(REGISTER_CONCURRENCY)
 
         async def register(s: int, i: int) -> None:
-            instance = instance_pb2.Instance(
-                service_name=f"svc-{s:04d}",
-                instance_id=f"i-{i}",
-                endpoints=[
-                    instance_pb2.Endpoint(
-                        host=f"10.{s // 256}.{s % 256}.{i}",
-                        port=8000 + i,
-                        protocol=instance_pb2.ENDPOINT_PROTOCOL_GRPC,
-                    )
-                ],
-                version=f"1.{i % 3}.0",
-                tags=["blue" if i % 2 else "green"],
-                zone=f"zone-{i % 3}",
-                metadata={"team": "bench"},
-                # No beats in this bench: a policy that never expires during it, so no instance
-                # changes status (and the catalog's revision) in the middle of a measurement.
-                heartbeat_policy=instance_pb2.HeartbeatPolicy(
-                    interval=duration_pb2.Duration(seconds=3600), timeout=duration_pb2.Duration(seconds=86400)
-                ),
-            )
+            instance = bench_instance(f"svc-{s:04d}", f"i-{i}", s, i)
+            # No beats in this bench: a policy that never expires during it, so no instance
+            # changes status (and the catalog's revision) in the middle of a measurement.
+            instance.heartbeat_policy.CopyFrom(NEVER_EXPIRES)
             async with semaphore:
                 await stub.Register(registry_service_pb2.RegisterRequest(instance=instance), timeout=30)
 

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import signal
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -132,9 +131,7 @@ class Registry:
         if self.cluster is not None:
             self.shared_traffic = SharedTraffic(self.traffic, self.cluster.graph_share)
         self.graph = DependencyGraph(self.catalog.snapshot, self.traffic, self.shared_traffic)
-        self._lifecycle = LifecycleAnnouncer(self.events, time.time)
-        announce = self._lifecycle.on_change
-        self.catalog.add_listener(announce if self.cluster is None else self.cluster.decided_here(announce))
+        self._lifecycle = self._announce_lifecycle()
         self.metrics: RegistryMetrics | None = None
         if self.metrics_export is not None:
             self.metrics = RegistryMetrics(
@@ -149,6 +146,18 @@ class Registry:
         self.console: ConsoleServer | None = None  # when --console-address is set
         self._stopped = False
         self.port = 0
+
+    def _announce_lifecycle(self) -> LifecycleAnnouncer:
+        """Lifecycle events for the catalog's changes; on a single node a registration and its
+        `started` event commit together (`Catalog.journal`)."""
+        announcer = LifecycleAnnouncer(self.events, time.time, started_by_catalog=self.cluster is None)
+        announce = announcer.on_change
+        if self.cluster is None:
+            self.catalog.journal(self.events, announcer.started)
+            self.catalog.add_listener(announce)
+        else:
+            self.catalog.add_listener(self.cluster.decided_here(announce))
+        return announcer
 
     def _liveness(self, config: Config) -> tuple[StallClock, Liveness]:
         """The liveness engine on its stall clock: silence is measured on it, rates and send
@@ -209,12 +218,11 @@ class Registry:
     async def start(self) -> None:
         self._lifecycle.seed(await self.catalog.start())  # opens and locks the store first
         try:
-            self.auth = build_interceptor(self.config)
-            if self.auth is not None and self.cluster is not None:
-                # Cluster mode: per-service keys come from etcd (filled in `cluster.start`, before
-                # the server starts), so every replica verifies the same services.
-                verifier = self.auth.verifier
-                verifier.keys = replace(verifier.keys, service_keys=self.cluster.service_keys)
+            # Cluster mode: per-service keys come from etcd (filled in `cluster.start`, before the
+            # server starts), so every replica verifies the same services.
+            self.auth = build_interceptor(
+                self.config, None if self.cluster is None else self.cluster.service_keys
+            )
             self.signer = self._signer_of_cluster or DeliverySigner.from_data_dir(self.config.data_dir)
         except BaseException:
             await self.catalog.close()  # releases the database for the next attempt

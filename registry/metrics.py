@@ -48,6 +48,7 @@ from registry.core.graph_model import OBSERVED_KINDS
 from registry.core.graph_traffic import Traffic
 from registry.core.graph_window import Window, percentile
 from registry.core.liveness import Liveness
+from registry.core.messages import Envelope
 from registry.core.model import Change, ChangeType, HealthStatus, Instance, InstanceKey
 from registry.core.ports import ReplicatedStore, Store, StoredChange, StoredState
 from registry.telemetry import Handler, UnaryWrapper
@@ -416,9 +417,11 @@ class TimedStore(_WriteTimer):
     async def put_instance(self, instance: Instance) -> None:
         await self._timed("put_instance", self._store.put_instance(instance))
 
-    async def put_instances(self, instances: Sequence[Instance]) -> None:
+    async def put_instances(
+        self, instances: Sequence[Instance], events: Sequence[Envelope] = (), keep_events_from: int = 0
+    ) -> None:
         # One transaction of registrations (group commit): the same operation as a single put.
-        await self._timed("put_instance", self._store.put_instances(instances))
+        await self._timed("put_instance", self._store.put_instances(instances, events, keep_events_from))
 
     async def delete_instance(self, key: InstanceKey) -> None:
         await self._timed("delete_instance", self._store.delete_instance(key))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +11,14 @@ from pathlib import Path
 import grpc
 import pytest
 
-from generated.registry.v1 import instance_pb2, registry_service_pb2, registry_service_pb2_grpc
+from generated.registry.v1 import (
+    envelope_pb2,
+    instance_pb2,
+    registry_service_pb2,
+    registry_service_pb2_grpc,
+    relay_service_pb2,
+    relay_service_pb2_grpc,
+)
 from tests.helpers.process import running_server
 
 
@@ -89,41 +96,81 @@ def test_bad_configuration_is_refused(tmp_path: Path) -> None:
 
 
 def test_registrations_committed_together_survive_kill_9_in_flight(tmp_path: Path) -> None:
-    """Hundreds of concurrent Registers commit in shared transactions (group commit); kill -9 in
-    the middle of them loses none that was acknowledged."""
+    """A thousand Registers kept in flight (each caller registers its next instance as soon as
+    one is acknowledged) commit in shared transactions (group commit), each with its
+    `registry.instance.started` event in the same transaction; kill -9 in the middle of the
+    stream loses no registration that was acknowledged, nor its event."""
     db = tmp_path / "registry.db"
     acknowledged: list[str] = []
+    in_flight, kill_after = 1000, 2000
+    sent = 0
+    killed = False
 
-    async def flood(address: str, count: int) -> None:
+    async def flood(address: str) -> None:
         async with grpc.aio.insecure_channel(address) as channel:
             stub = registry_service_pb2_grpc.RegistryServiceStub(channel)
 
-            async def one(n: int) -> None:
-                with contextlib.suppress(grpc.aio.AioRpcError):  # the kill cuts the rest
-                    await stub.Register(
-                        registry_service_pb2.RegisterRequest(instance=_instance(n)), timeout=20
-                    )
-                    acknowledged.append(f"orders-{n}")
+            async def caller() -> None:
+                nonlocal sent, killed
+                while True:
+                    n, sent = sent, sent + 1
+                    try:
+                        await stub.Register(
+                            registry_service_pb2.RegisterRequest(instance=_instance(n)), timeout=20
+                        )
+                    except grpc.aio.AioRpcError as error:
+                        if killed or error.code() != grpc.StatusCode.CANCELLED:
+                            return  # the kill cuts the rest
+                        continue  # grpc.aio cancels the odd call with a thousand on one connection
 
-            tasks = [asyncio.create_task(one(n)) for n in range(count)]
-            while len(acknowledged) < count // 4:
-                await asyncio.sleep(0.001)
-            server.kill()  # SIGKILL with registrations in flight
-            await asyncio.gather(*tasks)
+                    acknowledged.append(f"orders-{n}")
+                    if len(acknowledged) == kill_after:
+                        killed = True
+                        server.kill()  # SIGKILL with a thousand registrations in flight
+
+            await asyncio.gather(*(caller() for _ in range(in_flight)))
 
     with running_server(db) as server:
-        asyncio.run(flood(server.address, 1000))
+        asyncio.run(flood(server.address))
+        commits = [int(n) for n in re.findall(r"registered new=(\d+)", server.output())]
     with running_server(db) as server, grpc.insecure_channel(server.address) as ch:
-        stub = registry_service_pb2_grpc.RegistryServiceStub(ch)
-        token = ""
-        stored: set[str] = set()
-        while True:
-            page = stub.ListInstances(
-                registry_service_pb2.ListInstancesRequest(page_size=1000, page_token=token), timeout=5
-            )
-            stored |= {i.instance_id for i in page.instances}
-            token = page.next_page_token
-            if not token:
-                break
-    assert 250 <= len(acknowledged) < 1000
+        stored = {i.instance_id for i in _all_instances(registry_service_pb2_grpc.RegistryServiceStub(ch))}
+        announced = {
+            e.headers["instance-id"] for e in _started_events(relay_service_pb2_grpc.RelayServiceStub(ch))
+        }
+    assert kill_after <= len(acknowledged) < sent
     assert set(acknowledged) <= stored
+    assert set(acknowledged) <= announced, "an acknowledged registration has its started event"
+    assert max(commits) > 1, "registrations were committed together"
+
+
+def _all_instances(stub: registry_service_pb2_grpc.RegistryServiceStub) -> list[instance_pb2.Instance]:
+    found: list[instance_pb2.Instance] = []
+    token = ""
+    while True:
+        page = stub.ListInstances(
+            registry_service_pb2.ListInstancesRequest(page_size=1000, page_token=token), timeout=5
+        )
+        found.extend(page.instances)
+        token = page.next_page_token
+        if not token:
+            return found
+
+
+def _started_events(relay: relay_service_pb2_grpc.RelayServiceStub) -> list[envelope_pb2.Envelope]:
+    """Every stored `registry.instance.started` event."""
+    found: list[envelope_pb2.Envelope] = []
+    token = ""
+    while True:
+        page = relay.ListEvents(
+            relay_service_pb2.ListEventsRequest(
+                filter=relay_service_pb2.EventFilter(topics=["registry.instance.started"]),
+                page_size=1000,
+                page_token=token,
+            ),
+            timeout=5,
+        )
+        found.extend(page.events)
+        token = page.next_page_token
+        if not token:
+            return found

@@ -46,6 +46,7 @@ _NANOS = 1_000_000_000
 _DEFAULT_POLICY = HeartbeatPolicy()
 _FIELD_1 = b"\x0a"  # tag of field 1, wire type 2 (length-delimited)
 _FIELD_2_VARINT = b"\x10"  # tag of field 2, wire type 0 (varint)
+_CREATED = _FIELD_2_VARINT + b"\x01"  # RegisterResponse.created = true
 
 
 def _member(table: Mapping[int, E], value: int, field: str, enum_name: str) -> E:
@@ -215,15 +216,17 @@ class InstanceEncoder:
     def __init__(self) -> None:
         self._cache: dict[InstanceKey, tuple[Instance, bytes, int]] = {}
 
-    def field_1(self, instance: Instance) -> bytes:
-        """`instance` as a length-delimited field 1: tag, length, message."""
+    def field_1(self, instance: Instance, live: bool = True) -> bytes:
+        """`instance` as a length-delimited field 1: tag, length, message. Kept for the next
+        caller only when `live` (the catalog holds this very instance now)."""
         cached = self._cache.get(instance.key)
         if cached is not None and cached[0] is instance:
             return cached[1]
         body = instance_message(instance).SerializeToString()
         header = _FIELD_1 + _varint(len(body))
         framed = header + body
-        self._cache[instance.key] = (instance, framed, len(header))
+        if live:
+            self._cache[instance.key] = (instance, framed, len(header))
         return framed
 
     def fill(self, target: ipb.Instance, instance: Instance) -> None:
@@ -239,10 +242,11 @@ class InstanceEncoder:
         if change.type is ChangeType.REMOVED:
             self._cache.pop(change.instance.key, None)
 
-    def register_response(self, instance: Instance, created: bool) -> pb.RegisterResponse:
-        response = pb.RegisterResponse.FromString(self.field_1(instance))
-        response.created = created
-        return response
+    def register_bytes(self, instance: Instance, created: bool, live: bool) -> bytes:
+        """A serialized RegisterResponse, straight from the cached instance. `live`: see `field_1`
+        (the answer may arrive after the instance changed or was removed)."""
+        framed = self.field_1(instance, live)
+        return framed + _CREATED if created else framed
 
     def get_response(self, instance: Instance) -> pb.GetInstanceResponse:
         return pb.GetInstanceResponse.FromString(self.field_1(instance))

@@ -78,14 +78,14 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     def binding(self) -> ServiceBinding:
         return ServiceBinding(
             full_name=REGISTRY_SERVICE_NAME,
-            # Lookup answers with cached bytes; Watch yields serialized responses, so a stalled
-            # watcher holds bytes, not messages.
+            # Register and Lookup answer with cached bytes; Watch yields serialized responses, so
+            # a stalled watcher holds bytes, not messages.
             add=functools.partial(
                 add_preencoded,
                 pb_grpc.add_RegistryServiceServicer_to_server,
                 self,
                 REGISTRY_SERVICE_NAME,
-                ["Lookup", "Watch"],
+                ["Register", "Lookup", "Watch"],
             ),
         )
 
@@ -95,12 +95,19 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         if self._catalog.possibly_stale:
             context.set_trailing_metadata(STALE)
 
-    async def Register(self, request: pb.RegisterRequest, context: Context) -> pb.RegisterResponse:
+    async def Register(  # type: ignore[override]
+        self, request: pb.RegisterRequest, context: Context
+    ) -> bytes:
+        """A serialized RegisterResponse: the instance's cached bytes (see `binding`)."""
         if not request.HasField("instance"):
             raise InvalidArgument("instance", "required")
-        require_service(current_identity(), request.instance.service_name)
-        instance, created = await self._catalog.register(convert.registration(request.instance))
-        return self._encoder.register_response(instance, created)
+        caller = current_identity()
+        require_service(caller, request.instance.service_name)
+        instance, created = await self._catalog.register(
+            convert.registration(request.instance), caller.service
+        )
+        live = self._catalog.find(instance.key) is instance
+        return self._encoder.register_bytes(instance, created, live)
 
     async def Deregister(self, request: pb.DeregisterRequest, context: Context) -> pb.DeregisterResponse:
         require_service(current_identity(), request.service_name)

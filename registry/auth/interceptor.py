@@ -27,6 +27,7 @@ from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 
 from registry.auth.identity import ANONYMOUS, Identity, set_current_call
+from registry.auth.keys import ServiceKeySet
 from registry.auth.policy import METHOD_RULES, Rule, method_denial
 from registry.auth.verifier import Verifier
 from registry.config import Config, split_list
@@ -257,7 +258,7 @@ def _as_caller(behavior: Callable[..., Any], identity: Identity, method: str) ->
     return call
 
 
-def build_interceptor(config: Config) -> AuthInterceptor | None:
+def build_interceptor(config: Config, service_keys: ServiceKeySet | None = None) -> AuthInterceptor | None:
     """The interceptor for `config`, or None when auth is off (said loudly in the log).
 
     With auth on this loads the keys, creating the data-dir secret on first start, and logs how
@@ -273,7 +274,7 @@ def build_interceptor(config: Config) -> AuthInterceptor | None:
                 extra={"host": config.host},
             )
         return None
-    verifier = Verifier.from_config(config, create_secret=True)
+    verifier = Verifier.from_config(config, create_secret=True, service_keys=service_keys)
     mint = "registry token create --service NAME --scope discover --ttl 1h"
     if verifier.keys.hs_secret is None:
         mint += " --private-key KEY.pem --kid KID"

@@ -314,11 +314,16 @@ def service_keys_path(config: Config) -> Path:
     return Path(config.service_keys_file) if config.service_keys_file else config.data_dir / SERVICE_KEYS_NAME
 
 
-def load_keys(config: Config, *, create_secret: bool) -> KeyRing:
+def load_keys(config: Config, *, create_secret: bool, service_keys: ServiceKeySet | None = None) -> KeyRing:
     """The keys `config` names. With `create_secret`, a registry with no keys configured gets a
-    data-dir secret on first start; tooling passes False so it never creates one by accident."""
+    data-dir secret on first start; tooling passes False so it never creates one by accident.
+    `service_keys` replaces the service keys file (cluster mode: the keys in etcd)."""
     jwks = JwksFile(Path(config.jwks_file), config.jwks_reload_seconds) if config.jwks_file else None
-    service = JwksFile(service_keys_path(config), config.jwks_reload_seconds, service_keys=True)
+    service: JwksFile | ServiceKeySet = (
+        service_keys
+        if service_keys is not None
+        else JwksFile(service_keys_path(config), config.jwks_reload_seconds, service_keys=True)
+    )
     if config.jwt_secret:
         secret = _check_secret(config.jwt_secret.encode(), "jwt_secret")
         return KeyRing(secret, jwks, "REGISTRY_JWT_SECRET", service)

@@ -30,7 +30,14 @@ import jwt
 
 from registry.auth import scopes
 from registry.auth.identity import Identity
-from registry.auth.keys import ASYMMETRIC_ALGORITHMS, HS256, KeyRing, VerificationKey, load_keys
+from registry.auth.keys import (
+    ASYMMETRIC_ALGORITHMS,
+    HS256,
+    KeyRing,
+    ServiceKeySet,
+    VerificationKey,
+    load_keys,
+)
 from registry.config import Config, split_list
 from registry.core.errors import Reason, Unauthenticated
 from registry.core.limits import LIMITS
@@ -73,9 +80,11 @@ class Verifier:
         return len(self._cache)
 
     @classmethod
-    def from_config(cls, config: Config, *, create_secret: bool) -> Verifier:
+    def from_config(
+        cls, config: Config, *, create_secret: bool, service_keys: ServiceKeySet | None = None
+    ) -> Verifier:
         return cls(
-            load_keys(config, create_secret=create_secret),
+            load_keys(config, create_secret=create_secret, service_keys=service_keys),
             audience=config.jwt_audience,
             issuers=split_list(config.jwt_issuers),
             leeway=config.jwt_leeway_seconds,

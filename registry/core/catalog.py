@@ -11,7 +11,8 @@ truth the catalog is rebuilt from at start. Three rules keep the two and the wat
 - Registrations and removals take one lock, await the store first (an acknowledged
   registration is a kept one), then allocate the revision, apply the change to memory and
   publish it in one synchronous step. Store order, memory order and revision order agree, and a
-  change is never visible before it is durable.
+  change is never visible before it is durable. Registrations commit in groups (one transaction
+  for all that arrived meanwhile), with the lifecycle events they cause (`journal`).
 - Status changes (the liveness engine's only write) are synchronous and in memory: a revision,
   the memory update and the watch event, nothing else. A writer task persists them in batches
   every `persist_interval`, coalesced per instance; a failed batch is logged and retried.
@@ -32,9 +33,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TypeVar
 
 from registry.core import catalog_paging, validation
+from registry.core.caller_slots import CallerSlots
 from registry.core.catalog_index import CatalogIndex
 from registry.core.catalog_paging import Page, ServiceSummary
 from registry.core.errors import (
@@ -44,7 +47,9 @@ from registry.core.errors import (
     limit_reached,
     shutting_down,
 )
+from registry.core.events import EventBus, Reservation
 from registry.core.lookup import LookupQuery, select
+from registry.core.messages import Envelope, sequenced
 from registry.core.model import (
     Change,
     ChangeType,
@@ -78,6 +83,7 @@ class Catalog:
         clock: Callable[[], float] = time.time,
         revision_block: int = REVISION_BLOCK,
         max_pending_registrations: int = 10_000,
+        max_pending_registrations_per_caller: int | None = None,
     ) -> None:
         self._store = store
         self._max_instances = max_instances
@@ -98,10 +104,21 @@ class Catalog:
         self._started = False
         self._listeners: list[Callable[[Change], None]] = []
         self._closed = False
-        self._max_pending_registrations = max_pending_registrations
-        self._registrations: list[tuple[Registration, asyncio.Future[tuple[Instance, bool]]]] = []
+        self._pending = CallerSlots(
+            "registrations",
+            Reason.REGISTRY_BUSY,
+            total=max_pending_registrations,
+            per_caller=max_pending_registrations // 2
+            if max_pending_registrations_per_caller is None
+            else max_pending_registrations_per_caller,
+        )
+        """Registrations admitted and not yet answered, in total and per caller."""
+        self._waiting: dict[InstanceKey, int] = {}
+        """Registrations admitted and not yet answered, per instance."""
+        self._registrations: list[tuple[Registration, Answer]] = []
         self._registrations_waiting = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
+        self._journal: tuple[EventBus, Callable[[Change], Envelope | None]] | None = None
 
     # ----------------------------------------------------------------- life cycle
 
@@ -201,32 +218,68 @@ class Catalog:
         slots; see `registry.core.watch`."""
         return self._hub.subscribe(service_names, after_revision, self.snapshot, caller)
 
+    def journal(self, bus: EventBus, event_of: Callable[[Change], Envelope | None]) -> None:
+        """Store the event `event_of` gives for a registration's change (its lifecycle event) in
+        the registration's own transaction: one disk sync for both, and never an acknowledged
+        registration without its event. `bus` numbers the events and sends them to subscribers
+        once stored."""
+        self._journal = (bus, event_of)
+
     def add_listener(self, listener: Callable[[Change], None]) -> None:
         """Call `listener` synchronously for every change, after it is applied and published."""
         self._listeners.append(listener)
 
     # ----------------------------------------------------------------- writes
 
-    async def register(self, registration: Registration) -> tuple[Instance, bool]:
+    async def register(self, registration: Registration, caller: str = "") -> tuple[Instance, bool]:
         """Create or update an instance; True when created. An equal registration is a no-op.
 
         Registrations that arrive while one is being written are committed together in the next
         transaction (group commit: one disk sync for all of them); each is answered only after
-        its transaction is durable. At most `max_pending_registrations` wait at once (admission
-        control): more are refused with UNAVAILABLE so the admitted ones finish."""
+        its transaction is durable. Admission control: at most `max_pending_registrations` wait
+        at once, and at most `max_pending_registrations_per_caller` of them from one `caller`
+        (the token subject); more are refused with UNAVAILABLE (REGISTRY_BUSY), so the admitted
+        ones finish and one busy caller cannot lock the others out.
+
+        The same registration again, with none of the instance's waiting, is answered at once
+        from memory (which holds only what is durable): it changes nothing and writes nothing."""
         registration = validation.registration(registration)
         if self._closed:
             raise shutting_down()
-        if len(self._registrations) >= self._max_pending_registrations:
+        key = registration.key
+        waiting = self._waiting
+        if key not in waiting:
+            current = self.find(key)
+            if current is not None and current.registration == registration:
+                return current, False
+        self._admit(caller)
+        waiting[key] = waiting.get(key, 0) + 1
+        try:
+            answer: Answer = asyncio.get_running_loop().create_future()
+            self._registrations.append((registration, answer))
+            self._registrations_waiting.set()
+            return await answer
+        finally:
+            self._pending.give_back(caller)
+            if waiting[key] == 1:
+                del waiting[key]
+            else:
+                waiting[key] -= 1
+
+    def _admit(self, caller: str) -> None:
+        """Take one of `caller`'s registration slots, or refuse with REGISTRY_BUSY; the caller
+        gives it back (`self._pending.give_back`) once answered."""
+        pending = self._pending
+        if pending.held >= pending.total or pending.held_by(caller) >= pending.per_caller:
+            mine = pending.held < pending.total
+            limit = pending.per_caller if mine else pending.total
+            whose = "of this caller " if mine else ""
             raise Unavailable(
-                f"{self._max_pending_registrations} registrations are being committed; retry shortly",
+                f"{limit} registrations {whose}are being committed; retry shortly",
                 reason=Reason.REGISTRY_BUSY,
-                metadata={"limit": str(self._max_pending_registrations)},
+                metadata={"limit": str(limit)},
             )
-        answer: asyncio.Future[tuple[Instance, bool]] = asyncio.get_running_loop().create_future()
-        self._registrations.append((registration, answer))
-        self._registrations_waiting.set()
-        return await answer
+        pending.take(caller)
 
     async def _commit_loop(self) -> None:
         """Commit queued registrations, all that queued meanwhile in each transaction."""
@@ -246,19 +299,82 @@ class Catalog:
                 for _, answer in batch:
                     _fail(answer, error)
 
-    async def _commit_locked(
-        self, batch: list[tuple[Registration, asyncio.Future[tuple[Instance, bool]]]]
-    ) -> None:
+    async def _commit_locked(self, batch: list[tuple[Registration, Answer]]) -> None:
+        writes = self._plan(batch)
+        if not writes:
+            return
+        reservation = self._reserve_events(writes)
+        began = time.monotonic()
+        try:
+            if self._revisions.exhausted_by(len(writes)):
+                await self._writer.flush_locked()
+            instances = [write.written for write in writes]
+            if reservation is None:
+                await self._store.put_instances(instances)
+            else:
+                await self._store.put_instances(instances, reservation.events, reservation.keep_from)
+        except BaseException:
+            if reservation is not None:
+                self._settle(reservation, stored=False)
+            raise
+        try:
+            corrections = self._publish(writes, time.monotonic() - began)
+            for write, instance in corrections:
+                await self._correct(
+                    write.written, instance, self._corrected_event(write, instance, reservation)
+                )
+                _answer(write.answer, (instance, write.base is None))
+        finally:
+            if reservation is not None:
+                self._settle(reservation, stored=True)
+
+    def _reserve_events(self, writes: list[_Write]) -> Reservation | None:
+        """The journal's events for these writes, numbered by the bus, to commit with them."""
+        if self._journal is None:
+            return None
+        bus, event_of = self._journal
+        events: list[Envelope] = []
+        for write in writes:
+            if write.planned:
+                event = event_of(_change(write.written, write.base))
+                if event is not None:
+                    write.event = len(events)
+                    events.append(event)
+        return bus.reserve(events) if events else None
+
+    def _corrected_event(
+        self, write: _Write, instance: Instance, reservation: Reservation | None
+    ) -> Envelope | None:
+        """The write's event rebuilt for what memory got (its revision moved), same sequence."""
+        if reservation is None or write.event < 0 or self._journal is None:
+            return None
+        event = self._journal[1](_change(instance, write.base))
+        if event is None:
+            return None
+        stored = reservation.events[write.event] = sequenced(event, reservation.events[write.event].sequence)
+        return stored
+
+    def _settle(self, reservation: Reservation, *, stored: bool) -> None:
+        assert self._journal is not None
+        self._journal[0].settle(reservation, stored=stored)
+
+    def _plan(self, batch: list[tuple[Registration, Answer]]) -> list[_Write]:
+        """What the store gets for each registration of the batch that changes something, with
+        the revision each will take if nothing else takes one first. The rest are answered now:
+        an equal registration is a no-op, one past the instance limit is refused."""
         planned: dict[InstanceKey, Instance] = {}
-        writes: list[tuple[Registration, asyncio.Future[tuple[Instance, bool]], Instance]] = []
+        writes: list[_Write] = []
         count = self._count
+        revision = self._revision
         now = self._clock()
         for registration, answer in batch:
+            if answer.done():
+                continue  # its caller gave up (cancelled): not written
             key = registration.key
             current = planned.get(key) or self.find(key)
             if current is not None and current.registration == registration:
                 if key in planned:
-                    writes.append((registration, answer, current))  # answered with the write
+                    writes.append(_Write(registration, answer, current, current))  # answered with the write
                 else:
                     _answer(answer, (current, False))
                 continue
@@ -272,44 +388,78 @@ class Catalog:
                     _fail(answer, too_many)
                     continue
                 count += 1
-            written = _registered(registration, current, now, self._revision + len(writes) + 1)
+            revision += 1
+            written = _registered(registration, current, now, revision)
             planned[key] = written
-            writes.append((registration, answer, written))
-        if not writes:
-            return
-        if self._revisions.exhausted_by(len(writes)):
-            await self._writer.flush_locked()
-        await self._store.put_instances([written for _, _, written in writes])
-        # Applied in arrival order: each revision after the commit, as for a single write.
-        for registration, answer, written in writes:
-            key = registration.key
-            # A status change may have run during the write, taking a revision and moving the
-            # status on: build what memory gets from the state as it is now.
+            writes.append(_Write(registration, answer, written, current, planned=True))
+        return writes
+
+    def _publish(self, writes: list[_Write], took: float) -> list[tuple[_Write, Instance]]:
+        """After the commit: each write takes its revision, goes into memory and out to watchers
+        and listeners in arrival order, and is answered; one synchronous step. Returns the writes
+        whose stored row must be corrected (a status change raced the commit) before they are
+        answered."""
+        corrections: list[tuple[_Write, Instance]] = []
+        created = updated = 0
+        first_revision = self._revision + 1
+        debug = log.isEnabledFor(logging.DEBUG)
+        for write in writes:
+            key = write.registration.key
             current = self.find(key)
-            if current is not None and current.registration == registration:
-                _answer(answer, (current, False))  # an earlier entry of this batch made it
+            if current is not None and current.registration == write.registration:
+                _answer(write.answer, (current, False))  # an earlier entry of this batch made it
                 continue
             revision = self._next_revision()
-            instance = _registered(registration, current, now, revision)
+            instance = write.written
+            if current is not write.base or revision != instance.mod_revision:
+                # A status change ran during the write, taking a revision or moving the status
+                # on: build what memory gets from the state as it is now.
+                instance = _registered(write.registration, current, instance.update_time, revision)
+                if write.planned and instance != write.written:
+                    corrections.append((write, instance))
             self._apply(
                 Change(ChangeType.ADDED if current is None else ChangeType.UPDATED, instance, revision)
             )
-            if instance != written and planned.get(key) is written:
-                await self._correct(written, instance)
+            created += current is None
+            updated += current is not None
+            if debug:
+                log.debug(
+                    "registered",
+                    extra={
+                        "service": key[0],
+                        "instance": key[1],
+                        "revision": revision,
+                        "new": current is None,
+                    },
+                )
+            if not corrections or corrections[-1][0] is not write:
+                _answer(write.answer, (instance, current is None))
+        if created or updated:
+            # One line per transaction, not per instance (DEBUG has those): at thousands of
+            # registrations a second, a line each cost as much as the rest of the registration.
             log.info(
                 "registered",
-                extra={"service": key[0], "instance": key[1], "revision": revision, "new": current is None},
+                extra={
+                    "new": created,
+                    "updated": updated,
+                    "revisions": f"{first_revision}-{self._revision}",
+                    "commit_ms": round(took * 1000, 1),
+                },
             )
-            _answer(answer, (instance, current is None))
+        return corrections
 
-    async def _correct(self, written: Instance, instance: Instance) -> None:
-        """Make the store match memory after a registration raced a status change."""
+    async def _correct(self, written: Instance, instance: Instance, event: Envelope | None = None) -> None:
+        """Make the store match memory after a registration raced a status change (and its
+        stored event, when the revision it names moved)."""
         if written.create_revision == instance.create_revision:
             self._queue_state(instance)  # only state columns differ: the batch writer fixes them
             return
         # The store's batches match rows by create_revision, so the row itself must be fixed.
         try:
-            await self._store.put_instance(instance)
+            if event is None:
+                await self._store.put_instance(instance)
+            else:
+                await self._store.put_instances([instance], [event])
         except Exception:
             log.exception("could not correct the stored revision", extra={"instance": instance.key})
 
@@ -389,6 +539,30 @@ class Catalog:
 
 
 _T = TypeVar("_T")
+Answer = asyncio.Future[tuple[Instance, bool]]
+"""Where a waiting Register hears its outcome: the instance, and whether it was created."""
+
+
+@dataclass(slots=True)
+class _Write:
+    """One registration of a group commit that the store gets."""
+
+    registration: Registration
+    answer: Answer
+    written: Instance
+    """What the store gets."""
+    base: Instance | None
+    """The instance it was planned from (None: a new one)."""
+    planned: bool = False
+    """False for a repeat of an earlier entry of the same batch, answered along with it."""
+    event: int = -1
+    """Index of its event in the batch's reservation (-1: none)."""
+
+
+def _change(instance: Instance, base: Instance | None) -> Change:
+    """The change a registration makes: ADDED when there was no instance before."""
+    kind = ChangeType.ADDED if base is None else ChangeType.UPDATED
+    return Change(kind, instance, instance.mod_revision)
 
 
 def _answer(answer: asyncio.Future[_T], value: _T) -> None:

@@ -11,6 +11,13 @@ replays from disk, in sequence order, page by page, until it reaches the head; a
 in the same synchronous step (no await in between), it joins the live set, so the hand-over from
 disk to memory has no gap and no overlap. Live delivery is `registry.core.subscription`.
 
+Events stored by someone else: a registration group commit stores the `registry.instance.started`
+events of its registrations in its own transaction (one fsync for both). It `reserve`s their
+sequences first and `settle`s them once the transaction has committed (or failed). Whatever is
+stored, the head only moves over consecutive sequences that are settled, so events committed
+ahead of an earlier reservation wait for it: the head never passes a sequence that could still
+be lost, and subscribers see one order.
+
 Retention: at most `retention_count` events (enforced in the same transaction as each append) and
 none older than `retention_seconds` (trimmed every tenth of that age, at most every minute).
 Sequence numbers are never reused, even after retention empties the log or the registry
@@ -23,9 +30,9 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from registry.core import paging, validation
 from registry.core.caller_slots import CallerSlots
@@ -38,7 +45,7 @@ from registry.core.errors import (
     shutting_down,
 )
 from registry.core.event_filter import EventFilter
-from registry.core.messages import Envelope
+from registry.core.messages import Envelope, sequenced
 from registry.core.ports import EventLog
 from registry.core.subscription import LiveBuffer
 from registry.core.topic_trie import TopicTrie
@@ -81,6 +88,22 @@ class EventPage:
     events: list[Envelope]
     next_page_token: str
     head: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Sequences reserved for events their reserver stores in its own transaction."""
+
+    events: list[Envelope]
+    """The events with their sequences; the reserver may rebuild one before settling (same
+    sequence), and fan-out sends what is here when it settles."""
+    keep_from: int
+    """The retention bound the reserver's transaction applies (delete every event below it)."""
+
+
+_Run = tuple[list[tuple[Envelope, "asyncio.Future[None] | None"]], int, bool]
+"""Consecutive events settled together: (events with their publishers' futures, the retention
+bound their transaction applied, whether they were stored)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +197,11 @@ class EventBus:
         self._head = 0
         self._oldest = 0
         self._next = 1
+        self._through = 0
+        """Every sequence up to here is settled: stored and fanned out, or failed."""
+        self._settled: dict[int, _Run] = {}
+        """Runs settled ahead of their turn, by first sequence: an earlier sequence is still
+        being written (in a reserver's transaction)."""
         self._pending: list[tuple[Envelope, asyncio.Future[None] | None]] = []
         self._wake = asyncio.Event()
         self._subscribers: set[Subscription] = set()
@@ -197,6 +225,7 @@ class EventBus:
         bounds = await self.log.open()
         self._head, self._oldest = bounds.newest, bounds.oldest
         self._next = bounds.newest + 1
+        self._through = bounds.newest
         self._tasks = [
             asyncio.create_task(self._write_loop(), name="event-writer"),
             asyncio.create_task(self._age_loop(), name="event-retention"),
@@ -274,7 +303,7 @@ class EventBus:
                 f"{MAX_PENDING_PUBLISHES} events are waiting to be stored; retry shortly",
                 MAX_PENDING_PUBLISHES,
             )
-        stored = replace(event, sequence=self._next)
+        stored = sequenced(event, self._next)
         self._next += 1
         self._pending.append((stored, done))
         self._wake.set()
@@ -292,26 +321,73 @@ class EventBus:
 
     async def _commit(self, batch: list[tuple[Envelope, asyncio.Future[None] | None]]) -> None:
         events = [event for event, _ in batch]
-        keep_from = max(events[-1].sequence - self._retention_count + 1, 0)
+        keep_from = self._keep_from(events[-1].sequence)
         try:
             await self.log.append_events(events, keep_from)
         except Exception:
             log.exception("storing events failed", extra={"events": len(events)})
-            for _, done in batch:
-                if done is not None and not done.done():
-                    failed = Unavailable("the event log could not be written", reason=Reason.EVENT_LOG_FAILED)
-                    done.set_exception(failed)
+            self._settle(batch, keep_from, stored=False)
             return
-        self._head = events[-1].sequence
-        self._oldest = max(self._oldest or events[0].sequence, keep_from)
-        self.published += len(events)
-        for event in events:
-            self._fan_out(event)
-        for _, done in batch:
-            if done is not None and not done.done():
-                done.set_result(None)
+        self._settle(batch, keep_from, stored=True)
         if self._closing:
             self._wake.set()  # let the loop see it is done once the queue is empty
+
+    def _keep_from(self, last_sequence: int) -> int:
+        """The retention bound once `last_sequence` is stored: the lowest sequence kept."""
+        return max(last_sequence - self._retention_count + 1, 0)
+
+    def reserve(self, events: Sequence[Envelope]) -> Reservation | None:
+        """Sequences for `events` that the caller stores itself, in its own transaction; it must
+        `settle` the reservation whatever happens, since later events wait for it. None when the
+        bus is closing (the events are dropped and counted, as `publish_nowait` does)."""
+        if self._closing:
+            self.dropped += len(events)
+            log.warning("events dropped", extra={"events": len(events), "error": "the event bus is closing"})
+            return None
+        first = self._next
+        self._next += len(events)
+        stored = [sequenced(event, first + index) for index, event in enumerate(events)]
+        return Reservation(stored, self._keep_from(self._next - 1))
+
+    def settle(self, reservation: Reservation, *, stored: bool) -> None:
+        """The reserved events are durable (`stored`), or will never be: they take their turn."""
+        self._settle([(event, None) for event in reservation.events], reservation.keep_from, stored=stored)
+
+    def _settle(
+        self, batch: list[tuple[Envelope, asyncio.Future[None] | None]], keep_from: int, *, stored: bool
+    ) -> None:
+        """Record `batch` as settled, in runs of consecutive sequences (a batch of publishes may
+        straddle a reservation), and advance over every run whose turn has come."""
+        start = 0
+        for index in range(1, len(batch) + 1):
+            if index == len(batch) or batch[index][0].sequence != batch[index - 1][0].sequence + 1:
+                run = batch[start:index]
+                self._settled[run[0][0].sequence] = (run, keep_from, stored)
+                start = index
+        while (settled := self._settled.pop(self._through + 1, None)) is not None:
+            self._advance(*settled)
+
+    def _advance(
+        self, run: list[tuple[Envelope, asyncio.Future[None] | None]], keep_from: int, stored: bool
+    ) -> None:
+        """The head moves over `run` (stored: its events go out to subscribers and their
+        publishers hear it; failed: its publishers hear that)."""
+        self._through = run[-1][0].sequence
+        if stored:
+            self._head = self._through
+            self._oldest = max(self._oldest or run[0][0].sequence, keep_from)
+            self.published += len(run)
+            for event, _ in run:
+                self._fan_out(event)
+        for _, done in run:
+            if done is None or done.done():
+                continue
+            if stored:
+                done.set_result(None)
+            else:
+                done.set_exception(
+                    Unavailable("the event log could not be written", reason=Reason.EVENT_LOG_FAILED)
+                )
 
     def _fan_out(self, event: Envelope) -> None:
         reached = self._live_topics.match(event.name)

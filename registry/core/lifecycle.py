@@ -13,7 +13,9 @@ Each is a HIGH priority event from `registry` with a JSON payload (service_name,
 status, revision, version, zone) and the instance named in the headers `service-name` and
 `instance-id`, so subscribers can filter on the topic and read the rest without parsing. The
 listener runs synchronously inside the catalog's write, so it only queues the event; the event bus
-stores it in its next commit.
+stores it in its next commit. `started` is the exception on a single-node registry
+(`started_by_catalog`): the catalog stores it in the registration's own transaction (`started`),
+so an acknowledged registration always has its event, and a group commit costs one fsync, not two.
 
 `ready` is said once per registration, across restarts too: a restart makes every instance
 UNKNOWN, and its fleet coming back must not announce itself ready a second time (nor write
@@ -34,14 +36,19 @@ from registry.core.model import Change, ChangeType, HealthStatus, Instance, Inst
 
 SOURCE_SERVICE = "registry"
 TOPIC_PREFIX = "registry.instance."
+_JSON = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class LifecycleAnnouncer:
     """Register `on_change` as a catalog listener."""
 
-    def __init__(self, bus: EventBus, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, bus: EventBus, clock: Callable[[], float], *, started_by_catalog: bool = False
+    ) -> None:
         self._bus = bus
         self._clock = clock
+        self._started_by_catalog = started_by_catalog
+        """The catalog stores `started` with the registration (`Catalog.journal`): not ours to publish."""
         self._ready: set[tuple[InstanceKey, int]] = set()
         """(key, create_revision) of instances already announced ready: one `ready` per
         registration, not one per recovery from DEGRADED."""
@@ -56,7 +63,14 @@ class LifecycleAnnouncer:
             if instance.status is not HealthStatus.UNKNOWN
         )
 
+    def started(self, change: Change) -> Envelope | None:
+        """The event a registration's change announces (`started` for a new instance), for the
+        catalog to store in the registration's own transaction."""
+        return self._event("started", change) if change.type is ChangeType.ADDED else None
+
     def on_change(self, change: Change) -> None:
+        if self._started_by_catalog and change.type is ChangeType.ADDED:
+            return
         action = self._action(change)
         if action is not None:
             self._bus.publish_nowait(self._event(action, change))
@@ -91,7 +105,7 @@ class LifecycleAnnouncer:
         return Envelope(
             type=MessageType.EVENT,
             name=TOPIC_PREFIX + action,
-            payload=json.dumps(payload, separators=(",", ":")).encode(),
+            payload=_JSON(payload).encode(),
             content_type="application/json",
             headers={"service-name": instance.service_name, "instance-id": instance.instance_id},
             priority=Priority.HIGH,

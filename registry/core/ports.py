@@ -55,10 +55,14 @@ class Store(Protocol):
         """Insert or replace one instance durably (registration content and state)."""
         ...
 
-    async def put_instances(self, instances: Sequence[Instance]) -> None:
+    async def put_instances(
+        self, instances: Sequence[Instance], events: Sequence[Envelope] = (), keep_events_from: int = 0
+    ) -> None:
         """Insert or replace several instances durably in one transaction (registration group
         commit: one disk sync for every registration that arrived meanwhile). In order: a later
-        entry for the same key wins."""
+        entry for the same key wins. `events` (with their sequences; one already stored is
+        replaced) go into the event log in the same transaction, which also deletes every event
+        below `keep_events_from` (0: none), as `EventLog.append_events` does."""
         ...
 
     async def delete_instance(self, key: InstanceKey) -> None:

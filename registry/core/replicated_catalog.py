@@ -136,10 +136,17 @@ class ReplicatedCatalog(Catalog):
 
     # ----------------------------------------------------------------- writes
 
-    async def register(self, registration: Registration) -> tuple[Instance, bool]:
+    async def register(self, registration: Registration, caller: str = "") -> tuple[Instance, bool]:
         registration = validation.registration(registration)
         if self._fenced():
             raise fenced_error()
+        self._admit(caller)
+        try:
+            return await self._register(registration)
+        finally:
+            self._pending.give_back(caller)
+
+    async def _register(self, registration: Registration) -> tuple[Instance, bool]:
         key = registration.key
         for _ in range(WRITE_ATTEMPTS):
             current = self.find(key)

@@ -52,6 +52,7 @@ _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM events"
 _INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 _ASCENDING = f"{_SELECT} WHERE sequence > ? AND sequence < ? ORDER BY sequence LIMIT ?"
 _DESCENDING = f"{_SELECT} WHERE sequence > ? AND sequence < ? ORDER BY sequence DESC LIMIT ?"
+_REPLACE = _INSERT.replace("INSERT", "INSERT OR REPLACE", 1)
 _DELETE_BELOW = "DELETE FROM events WHERE sequence < ?"
 _DELETE_OLDER = "DELETE FROM events WHERE create_time < ?"
 _FIRST_AT = "SELECT min(sequence) FROM events WHERE create_time >= ?"
@@ -59,8 +60,11 @@ _OLDEST = "SELECT coalesce(min(sequence), 0) FROM events"
 _NEWEST = "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'events'"
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _to_json(mapping: Any) -> str:
-    return json.dumps(dict(mapping), ensure_ascii=False, separators=(",", ":"))
+    return _encode(dict(mapping)) if mapping else "{}"
 
 
 def _row(event: Envelope) -> tuple[Any, ...]:
@@ -228,3 +232,7 @@ def _sequence(row: sqlite3.Row) -> int:
 EVENT_COLUMNS = _COLUMNS
 event_to_row = _row
 event_from_row = _event
+# The catalog store writes registrations' lifecycle events in the registrations' own transaction
+# (registry/store/sqlite.py), with these statements.
+REPLACE_EVENT = _REPLACE
+DELETE_EVENTS_BELOW = _DELETE_BELOW

@@ -78,7 +78,9 @@ async def test_a_key_issued_into_etcd_counts_on_every_replica_and_its_revocation
     listed = await asyncio.to_thread(_cli, etcd_endpoints, etcd_prefix, "list", "--json")
     assert [(k["service"], k["kid"]) for k in json.loads(listed.stdout)] == [("orders", credential["kid"])]
 
-    # A replica started now reads the keys at start; a damaged value beside them is skipped.
+    # A replica started now reads the keys at start; a damaged value beside them is skipped. The
+    # replicas' own service keys file is not theirs to read in cluster mode, broken or not.
+    (tmp_path / "service-keys.json").write_text('{"keys": [')
     etcdctl(etcd_endpoints, "put", f"{etcd_prefix}/keys/services/by-hand", '{"kty": "OKP"')
     c = await start_registry(**settings)
     await _until_all([a, b, c], token, grpc.StatusCode.OK)
