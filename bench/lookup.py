@@ -1,14 +1,17 @@
 """Lookup throughput and latency against a registry holding 10,000 instances over 1,000 services,
 beside a bare grpc.aio unary echo measured in the same run.
 
-    .venv/bin/python -m bench.lookup [--seconds 5] [--services 1000] [--per-service 10]
+    .venv/bin/python -m bench.lookup [--seconds 4] [--rounds 3] [--services 1000] [--per-service 10]
 
 etcd (Debian's etcd-server) holds the same instances, each serialized as the registry's Instance
 message under `svc/<service>/<instance>`, and answers a serializable Range over one service's
 prefix: what an etcd-based registry's lookup costs at the least.
 
 Server CPU per request is read from /proc for the server process only, so the ratio compares the
-registry's own cost with the floor regardless of how fast the load generator is.
+registry's own cost with the floor regardless of how fast the load generator is. The three servers
+run side by side and take turns, `--rounds` times per concurrency, and each row is the median
+round: on a shared machine the load moves between measurements, and interleaving makes it move
+the floor as much as the targets compared with it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import grpc
+from google.protobuf import duration_pb2
 
 from bench import etcd_wire
 from bench.harness import ROOT, child, cpu_seconds, print_table
@@ -75,6 +79,11 @@ def bench_instance(service_name: str, instance_id: str, s: int, i: int) -> insta
     )
 
 
+NEVER_EXPIRES = instance_pb2.HeartbeatPolicy(
+    interval=duration_pb2.Duration(seconds=3600), timeout=duration_pb2.Duration(seconds=86400)
+)
+
+
 async def populate(address: str, services: int, per_service: int) -> int:
     """Register services x per_service instances; return the size of one Lookup response."""
     async with grpc.aio.insecure_channel(address) as channel:
@@ -83,6 +92,9 @@ async def populate(address: str, services: int, per_service: int) -> int:
 
         async def register(s: int, i: int) -> None:
             instance = bench_instance(f"svc-{s:04d}", f"i-{i}", s, i)
+            # No beats in this bench: a policy that never expires during it, so no instance
+            # changes status (and the catalog's revision) in the middle of a measurement.
+            instance.heartbeat_policy.CopyFrom(NEVER_EXPIRES)
             async with semaphore:
                 await stub.Register(registry_service_pb2.RegisterRequest(instance=instance), timeout=30)
 
@@ -138,15 +150,25 @@ def measure(
     )
 
 
+def median_row(rows: list[Row]) -> Row:
+    """The round with the median server CPU per call (its other figures come with it)."""
+    return sorted(rows, key=lambda row: row.cpu_us)[len(rows) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--per-service", type=int, default=10)
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 16, 64])
     args = parser.parse_args()
     rows: list[list[object]] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        child(["-m", "bench.echo_server"], ECHO_READY) as echo,
+        etcd_wire.etcd_server() as (etcd_pid, etcd_address),
+    ):
         serve = ["-m", "registry.cli.main", "serve", "--port", "0", "--db-path", str(Path(tmp) / "bench.db")]
         with child(serve, REGISTRY_READY, env={"REGISTRY_AUTH_MODE": "off"}) as registry:
             began = time.monotonic()
@@ -157,28 +179,27 @@ def main() -> None:
                 f"registered {count} instances in {took:.1f} s ({count / took:.0f}/s durable, "
                 f"{REGISTER_CONCURRENCY} in flight); Lookup response {size} bytes"
             )
-            ours = [
-                measure(registry.pid, registry.address, "lookup", c, args.seconds, size, args.services)
-                for c in args.concurrency
+            asyncio.run(populate_etcd(etcd_address, registry.address, args.services))
+            targets = [
+                ("echo (floor)", echo.pid, echo.address, "echo"),
+                ("Lookup", registry.pid, registry.address, "lookup"),
+                ("etcd Range", etcd_pid, etcd_address, "etcd"),
             ]
-            with etcd_wire.etcd_server() as (etcd_pid, etcd_address):
-                asyncio.run(populate_etcd(etcd_address, registry.address, args.services))
-                theirs = [
-                    measure(etcd_pid, etcd_address, "etcd", c, args.seconds, size, args.services)
-                    for c in args.concurrency
-                ]
-        with child(["-m", "bench.echo_server"], ECHO_READY) as echo:
-            floor = [
-                measure(echo.pid, echo.address, "echo", c, args.seconds, size, args.services)
-                for c in args.concurrency
-            ]
-    for mine, etcd, base in zip(ours, theirs, floor, strict=True):
-        rows.append(["echo (floor)", *base, 1.0])
-        rows.append(["Lookup", *mine, mine.cpu_us / base.cpu_us])
-        rows.append(["etcd Range", *etcd, etcd.cpu_us / base.cpu_us])
+            # The three take turns, round after round, so a change in the machine's load between
+            # measurements moves them all; each row is the median round.
+            for c in args.concurrency:
+                rounds: dict[str, list[Row]] = {name: [] for name, *_ in targets}
+                for _ in range(args.rounds):
+                    for name, pid, address, mode in targets:
+                        rounds[name].append(measure(pid, address, mode, c, args.seconds, size, args.services))
+                floor = median_row(rounds["echo (floor)"]).cpu_us
+                for name, *_ in targets:
+                    row = median_row(rounds[name])
+                    rows.append([name, *row, row.cpu_us / floor])
     print_table(
         f"Lookup vs bare grpc.aio echo "
-        f"({args.services * args.per_service} instances, {args.services} services)",
+        f"({args.services * args.per_service} instances, {args.services} services; "
+        f"median of {args.rounds} interleaved rounds of {args.seconds:g} s)",
         ["target", "concurrency", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "CPU ratio"],
         rows,
     )
