@@ -14,7 +14,6 @@ from registry.auth.delivery_tokens import SigningKeyError
 from registry.config import ConfigError, add_arguments, build_config
 from registry.core.ports import StoreOpenError
 
-
 GC_THRESHOLDS = (100_000, 50, 100)
 """Collector thresholds for a long-running registry (CPython's default is (700, 10, 10)).
 
