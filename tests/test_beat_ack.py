@@ -10,7 +10,8 @@ from google.protobuf import timestamp_pb2
 
 from generated.registry.v1 import heartbeat_service_pb2 as pb
 from generated.registry.v1 import instance_pb2 as ipb
-from registry.wire.beat_ack import AckEncoder, varint
+from registry.wire.beat_ack import AckEncoder
+from registry.wire.varint import varint
 
 SEQUENCES = [0, 1, 2, 127, 128, 16_383, 16_384, 2**21, 2**28 - 1, 2**28, 2**35, 2**63 - 1, 2**64 - 1]
 TIMES_NS = [

@@ -36,6 +36,7 @@ from registry.core.model import (
     InstanceKey,
     Registration,
 )
+from registry.wire.varint import varint
 
 E = TypeVar("E", bound=enum.IntEnum)
 
@@ -130,16 +131,6 @@ def lookup_query(request: pb.LookupRequest) -> LookupQuery:
 # ------------------------------------------------------------------- domain -> proto
 
 
-def _varint(value: int) -> bytes:
-    """Protobuf base-128 varint of a non-negative int."""
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def timestamp_message(seconds: float) -> timestamp_pb2.Timestamp:
     nanos = round(seconds * _NANOS)
     return timestamp_pb2.Timestamp(seconds=nanos // _NANOS, nanos=nanos % _NANOS)
@@ -223,7 +214,7 @@ class InstanceEncoder:
         if cached is not None and cached[0] is instance:
             return cached[1]
         body = instance_message(instance).SerializeToString()
-        header = _FIELD_1 + _varint(len(body))
+        header = _FIELD_1 + varint(len(body))
         framed = header + body
         if live:
             self._cache[instance.key] = (instance, framed, len(header))
@@ -255,7 +246,7 @@ class InstanceEncoder:
         """A serialized LookupResponse, straight from the cached instances: grpc sends these
         bytes as they are (see `registry.wire.preencoded`)."""
         body = b"".join(map(self.field_1, instances))
-        return body + _FIELD_2_VARINT + _varint(revision) if revision else body
+        return body + _FIELD_2_VARINT + varint(revision) if revision else body
 
     def list_instances_response(
         self, instances: Iterable[Instance], next_page_token: str, revision: int
